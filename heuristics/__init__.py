@@ -1,0 +1,1 @@
+"""Pure numerics on numpy arrays: no I/O, never imports `pipeline`."""

@@ -1,0 +1,70 @@
+"""flux.csv in the ALMA pipeline's format: `ms,field,spw,I,Q,U,V,spix,uvmin,uvmax,comment`.
+
+Reading keeps every column as written; writing merges new rows into an existing file keyed by
+(ms, field, spw) and never replaces a row whose comment does not start with the marker
+fluxpipe writes ('# fluxpipe'), i.e. rows a user edited or wrote by hand survive.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import asdict, dataclass
+
+from .errors import PipelineError
+
+COLUMNS = ["ms", "field", "spw", "I", "Q", "U", "V", "spix", "uvmin", "uvmax", "comment"]
+MARK = "# fluxpipe"
+
+
+@dataclass
+class FluxRow:
+    ms: str
+    field: str
+    spw: int
+    I: float  # noqa: E741
+    Q: float = 0.0
+    U: float = 0.0
+    V: float = 0.0
+    spix: float = 0.0
+    uvmin: float = 0.0
+    uvmax: float = 0.0
+    comment: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.ms, self.field, self.spw)
+
+
+def read_flux_csv(path: str) -> list[FluxRow]:
+    rows = []
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in COLUMNS[:5] if c not in (reader.fieldnames or [])]
+        if missing:
+            raise PipelineError(f"{path} lacks the column(s) {', '.join(missing)}; flux.csv needs "
+                                f"the header {','.join(COLUMNS)}")
+        for n, r in enumerate(reader, start=2):
+            try:
+                rows.append(FluxRow(r["ms"], r["field"], int(r["spw"]), float(r["I"]),
+                                    *(float(r.get(c) or 0.0) for c in ("Q", "U", "V", "spix",
+                                                                         "uvmin", "uvmax")),
+                                    r.get("comment") or ""))
+            except ValueError as exc:
+                raise PipelineError(f"{path} line {n}: {exc}; fix the number in that row") from None
+    return rows
+
+
+def write_flux_csv(path: str, rows: list[FluxRow]) -> None:
+    """Merge `rows` into `path`: user-edited rows (comment not starting '# fluxpipe') win."""
+    existing = read_flux_csv(path) if os.path.exists(path) else []
+    merged = {r.key: r for r in existing}
+    for r in rows:
+        old = merged.get(r.key)
+        if old is None or old.comment.startswith(MARK):
+            merged[r.key] = r
+    order = [r.key for r in existing] + [r.key for r in rows if r.key not in {e.key for e in existing}]
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=COLUMNS)
+        w.writeheader()
+        for k in order:
+            w.writerow(asdict(merged[k]))

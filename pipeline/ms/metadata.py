@@ -1,0 +1,278 @@
+"""MeasurementSet metadata from the subtables and a few scalar main-table columns.
+
+Nothing here reads DATA, FLAG or WEIGHT: opening a large MS costs only the scalar columns
+TIME, FIELD_ID, DATA_DESC_ID, SCAN_NUMBER and STATE_ID.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import MSError
+
+# STOKES enum of casacore (Stokes.h) for the correlation products we meet.
+CORR_NAMES = {1: "I", 2: "Q", 3: "U", 4: "V", 5: "RR", 6: "RL", 7: "LR", 8: "LL",
+              9: "XX", 10: "XY", 11: "YX", 12: "YY"}
+
+# Short intent names (ALMA pipeline) from STATE.OBS_MODE sub-strings.
+INTENT_MAP = {
+    "CALIBRATE_FLUX": "AMPLITUDE", "CALIBRATE_AMPLI": "AMPLITUDE",
+    "CALIBRATE_BANDPASS": "BANDPASS", "CALIBRATE_PHASE": "PHASE",
+    "OBSERVE_CHECK_SOURCE": "CHECK", "OBSERVE_TARGET": "TARGET",
+    "CALIBRATE_POLARIZATION": "POLARIZATION", "CALIBRATE_POINTING": "POINTING",
+    "CALIBRATE_ATMOSPHERE": "ATMOSPHERE", "CALIBRATE_WVR": "WVR",
+    "CALIBRATE_DIFFGAIN": "DIFFGAIN",
+}
+
+REQUIRED_SUBTABLES = ("ANTENNA", "DATA_DESCRIPTION", "FIELD", "POLARIZATION",
+                      "SPECTRAL_WINDOW")
+
+
+def short_intents(obs_mode: str) -> set[str]:
+    """'CALIBRATE_FLUX#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE' -> {'AMPLITUDE', 'WVR'}."""
+    out = set()
+    for part in obs_mode.split(","):
+        key = part.split("#")[0].strip()
+        if key in INTENT_MAP:
+            out.add(INTENT_MAP[key])
+    return out
+
+
+@dataclass
+class Antenna:
+    id: int
+    name: str
+    station: str
+    position: tuple[float, float, float]  # ITRF metres
+    diameter: float
+
+
+@dataclass
+class Field:
+    id: int
+    name: str
+    ra: float   # radians (PHASE_DIR, first polynomial term)
+    dec: float
+    intents: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Spw:
+    id: int
+    name: str
+    chan_freq: np.ndarray   # Hz
+    chan_width: np.ndarray  # Hz
+
+    @property
+    def nchan(self) -> int:
+        return len(self.chan_freq)
+
+    @property
+    def centre_freq(self) -> float:
+        return float(0.5 * (self.chan_freq.min() + self.chan_freq.max()))
+
+    @property
+    def bandwidth(self) -> float:
+        return float(np.abs(self.chan_width).sum())
+
+
+@dataclass
+class Scan:
+    number: int
+    field_ids: list[int]
+    start: float  # MJD seconds (UTC)
+    end: float
+    intents: set[str]
+    ddids: list[int]
+
+
+@dataclass
+class DataDesc:
+    id: int
+    spw_id: int
+    pol_id: int
+
+
+@dataclass
+class MSMetadata:
+    path: str
+    name: str
+    telescope: str
+    antennas: list[Antenna]
+    fields: list[Field]
+    spws: list[Spw]
+    datadescs: list[DataDesc]
+    corr_types: list[list[str]]   # per POLARIZATION row
+    scans: list[Scan]
+    time_range: tuple[float, float]
+    columns: set[str]
+    nrows: int
+
+    # -- convenience -------------------------------------------------------------------
+    @property
+    def corr_names(self) -> list[str]:
+        """Correlation products of the first polarization setup, e.g. ['XX', 'YY']."""
+        return self.corr_types[0]
+
+    @property
+    def feed_basis(self) -> str:
+        """'linear' (XX/YY) or 'circular' (RR/LL)."""
+        return "circular" if any(c in ("RR", "LL") for c in self.corr_names) else "linear"
+
+    def ddid_for_spw(self, spw_id: int) -> int:
+        for dd in self.datadescs:
+            if dd.spw_id == spw_id:
+                return dd.id
+        raise MSError(f"spw {spw_id} has no DATA_DESCRIPTION row in {self.name}")
+
+    def field_by_name(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        from ..errors import SelectionError, valid_list
+        raise SelectionError(f"field '{name}' is not in {self.name}; valid fields: "
+                             f"{valid_list(f.name for f in self.fields)}")
+
+    def fields_with_intent(self, intent: str) -> list[Field]:
+        return [f for f in self.fields if intent in f.intents]
+
+    def antenna_positions(self) -> np.ndarray:
+        return np.array([a.position for a in self.antennas], dtype=float)
+
+    def baseline_lengths(self) -> np.ndarray:
+        """Ground distances of all antenna pairs (i < j), metres."""
+        p = self.antenna_positions()
+        i, j = np.triu_indices(len(p), 1)
+        return np.linalg.norm(p[i] - p[j], axis=1)
+
+    def summary(self) -> dict:
+        """JSON-serialisable summary (for the context and the weblog)."""
+        bl = self.baseline_lengths()
+        return {
+            "name": self.name, "telescope": self.telescope, "nrows": self.nrows,
+            "antennas": [a.name for a in self.antennas],
+            "baseline_min_m": float(bl.min()) if bl.size else 0.0,
+            "baseline_max_m": float(bl.max()) if bl.size else 0.0,
+            "time_range": list(self.time_range),
+            "fields": [{"id": f.id, "name": f.name, "intents": sorted(f.intents)}
+                       for f in self.fields],
+            "spws": [{"id": s.id, "name": s.name, "centre_freq_hz": s.centre_freq,
+                      "bandwidth_hz": s.bandwidth, "nchan": s.nchan} for s in self.spws],
+            "correlations": self.corr_names,
+            "scans": [{"number": s.number, "fields": s.field_ids, "start": s.start,
+                       "end": s.end, "intents": sorted(s.intents)} for s in self.scans],
+        }
+
+
+def _open(path: str, sub: str | None = None):
+    from casacore.tables import table
+    full = path if sub is None else os.path.join(path, sub)
+    try:
+        return table(full, ack=False, readonly=True)
+    except RuntimeError as exc:
+        what = f"subtable {sub} of {path}" if sub else path
+        raise MSError(f"cannot open {what} as a casacore table ({str(exc).splitlines()[0]}); "
+                      f"give the path of a MeasurementSet directory") from None
+
+
+def check_is_ms(path: str) -> None:
+    """Raise MSError unless `path` looks like a MeasurementSet with its required subtables."""
+    if not os.path.isdir(path) or not os.path.exists(os.path.join(path, "table.dat")):
+        raise MSError(f"'{path}' is not a MeasurementSet (no table.dat in a directory); "
+                      f"give the path of a .ms directory")
+    missing = [s for s in REQUIRED_SUBTABLES
+               if not os.path.exists(os.path.join(path, s, "table.dat"))]
+    if missing:
+        raise MSError(f"'{path}' lacks the required subtable(s) {', '.join(missing)}; "
+                      f"it is not a complete MeasurementSet")
+
+
+def read_metadata(path: str) -> MSMetadata:
+    """Read the metadata of the MeasurementSet at `path` (never touches DATA)."""
+    path = os.path.abspath(str(path)).rstrip("/")
+    check_is_ms(path)
+    main = _open(path)
+    try:
+        cols = set(main.colnames())
+        if "DATA" not in cols and "CORRECTED_DATA" not in cols:
+            raise MSError(f"'{path}' has neither a DATA nor a CORRECTED_DATA column")
+        nrows = main.nrows()
+        scal = {c: main.getcol(c) for c in ("TIME", "FIELD_ID", "DATA_DESC_ID", "SCAN_NUMBER")}
+        scal["STATE_ID"] = (main.getcol("STATE_ID") if "STATE_ID" in cols
+                            else np.full(nrows, -1, np.int32))
+    finally:
+        main.close()
+
+    t = _open(path, "ANTENNA")
+    antennas = [Antenna(i, n, s, tuple(map(float, p)), float(d)) for i, (n, s, p, d) in
+                enumerate(zip(t.getcol("NAME"), t.getcol("STATION"), t.getcol("POSITION"),
+                              t.getcol("DISH_DIAMETER")))]
+    t.close()
+
+    t = _open(path, "FIELD")
+    pdir = t.getcol("PHASE_DIR")
+    fields = [Field(i, n, float(pdir[i, 0, 0]), float(pdir[i, 0, 1]))
+              for i, n in enumerate(t.getcol("NAME"))]
+    t.close()
+
+    t = _open(path, "SPECTRAL_WINDOW")
+    spws = []
+    for i in range(t.nrows()):
+        spws.append(Spw(i, str(t.getcell("NAME", i)), np.asarray(t.getcell("CHAN_FREQ", i), float),
+                        np.asarray(t.getcell("CHAN_WIDTH", i), float)))
+    t.close()
+
+    t = _open(path, "POLARIZATION")
+    corr_types = [[CORR_NAMES.get(int(c), str(c)) for c in t.getcell("CORR_TYPE", i)]
+                  for i in range(t.nrows())]
+    t.close()
+
+    t = _open(path, "DATA_DESCRIPTION")
+    datadescs = [DataDesc(i, int(s), int(p)) for i, (s, p) in
+                 enumerate(zip(t.getcol("SPECTRAL_WINDOW_ID"), t.getcol("POLARIZATION_ID")))]
+    t.close()
+
+    state_intents: list[set[str]] = []
+    if os.path.exists(os.path.join(path, "STATE", "table.dat")):
+        t = _open(path, "STATE")
+        if t.nrows():
+            state_intents = [short_intents(m) for m in t.getcol("OBS_MODE")]
+        t.close()
+
+    telescope = ""
+    if os.path.exists(os.path.join(path, "OBSERVATION", "table.dat")):
+        t = _open(path, "OBSERVATION")
+        if t.nrows():
+            telescope = str(t.getcell("TELESCOPE_NAME", 0))
+        t.close()
+
+    scans = _scans(scal, state_intents)
+    for sc in scans:
+        for fid in sc.field_ids:
+            fields[fid].intents |= sc.intents
+    trange = (float(scal["TIME"].min()), float(scal["TIME"].max())) if nrows else (0.0, 0.0)
+    return MSMetadata(path, os.path.basename(path), telescope, antennas, fields, spws, datadescs,
+                      corr_types, scans, trange, cols, nrows)
+
+
+def _scans(scal: dict, state_intents: list[set[str]]) -> list[Scan]:
+    scan = scal["SCAN_NUMBER"]
+    if scan.size == 0:
+        return []
+    order = np.argsort(scan, kind="stable")
+    s_sorted = scan[order]
+    bounds = np.flatnonzero(np.diff(s_sorted)) + 1
+    out = []
+    for idx in np.split(order, bounds):
+        st = np.unique(scal["STATE_ID"][idx])
+        intents = set()
+        for s in st:
+            if 0 <= s < len(state_intents):
+                intents |= state_intents[s]
+        tm = scal["TIME"][idx]
+        out.append(Scan(int(scan[idx[0]]), sorted(map(int, np.unique(scal["FIELD_ID"][idx]))),
+                        float(tm.min()), float(tm.max()), intents,
+                        sorted(map(int, np.unique(scal["DATA_DESC_ID"][idx])))))
+    return out

@@ -1,0 +1,204 @@
+"""Chunked reading of visibilities.
+
+`iter_chunks` yields blocks of one field, spw (data description) and scan, split at integration
+boundaries so that no block holds more than `max_bytes` of visibility data (unless a single
+integration is larger). Every selected row is delivered exactly once. Scalar columns are
+scanned in blocks of `SCAN_ROWS` rows to find the selected rows; DATA/FLAG/WEIGHT are read
+only for the rows of the block in hand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import NoDataError, SelectionError
+from .metadata import MSMetadata, read_metadata
+from .select import Selection, baseline_mask, uv_mask
+
+SCAN_ROWS = 1_000_000
+DEFAULT_MAX_BYTES = 64 * 2**20
+
+
+@dataclass
+class Chunk:
+    """One block of visibilities: arrays are (row, channel, correlation)."""
+    field_id: int
+    spw_id: int
+    ddid: int
+    scan: int
+    rows: np.ndarray        # row numbers in the MS (int64)
+    time: np.ndarray        # MJD seconds
+    interval: np.ndarray
+    antenna1: np.ndarray
+    antenna2: np.ndarray
+    uvw: np.ndarray         # (row, 3) metres
+    data: np.ndarray        # complex64
+    flag: np.ndarray        # bool
+    weight: np.ndarray      # float32, same shape as data
+    channels: np.ndarray    # channel indices read
+    chan_freq: np.ndarray   # Hz of those channels
+    model: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.data, self.flag, self.weight)) + (
+            self.model.nbytes if self.model is not None else 0)
+
+
+def selected_rows(md: MSMetadata, sel: Selection, table=None) -> np.ndarray:
+    """Row numbers matching `sel`, read in blocks of the scalar columns."""
+    from casacore.tables import table as _table
+    tb = table if table is not None else _table(md.path, ack=False)
+    try:
+        ddid_spw = np.array([d.spw_id for d in md.datadescs], int)
+        want_dd = None
+        if sel.spws is not None:
+            want_dd = np.flatnonzero(np.isin(ddid_spw, list(sel.spws)))
+        out = []
+        for start in range(0, md.nrows, SCAN_ROWS):
+            n = min(SCAN_ROWS, md.nrows - start)
+            m = np.ones(n, bool)
+            if sel.fields is not None:
+                m &= np.isin(tb.getcol("FIELD_ID", start, n), list(sel.fields))
+            if want_dd is not None:
+                dd = tb.getcol("DATA_DESC_ID", start, n)
+                m &= np.isin(dd, want_dd)
+            if sel.scans is not None:
+                m &= np.isin(tb.getcol("SCAN_NUMBER", start, n), list(sel.scans))
+            if sel.antennas is not None:
+                m &= baseline_mask(sel.antennas, tb.getcol("ANTENNA1", start, n),
+                                   tb.getcol("ANTENNA2", start, n))
+            if sel.timerange is not None:
+                t = tb.getcol("TIME", start, n)
+                tm = np.zeros(n, bool)
+                for lo, hi in sel.timerange:
+                    tm |= (t >= lo) & (t <= hi)
+                m &= tm
+            out.append(np.flatnonzero(m) + start)
+        return np.concatenate(out) if out else np.array([], np.int64)
+    finally:
+        if table is None:
+            tb.close()
+
+
+def _read_rows(tb, col: str, rows: np.ndarray, chans: np.ndarray | None, nchan: int):
+    """Read `col` for sorted `rows` (and a channel subset), contiguous span when dense."""
+    r0, r1 = int(rows[0]), int(rows[-1])
+    span = r1 - r0 + 1
+    if chans is not None and len(chans) < nchan:
+        c0, c1 = int(chans.min()), int(chans.max())
+        reader = lambda t, s, n: t.getcolslice(col, [c0, -1], [c1, -1], [], s, n)  # noqa: E731
+        sub = chans - c0
+    else:
+        reader = lambda t, s, n: t.getcol(col, s, n)  # noqa: E731
+        sub = None
+    if span <= 2 * len(rows):
+        arr = reader(tb, r0, span)
+        if span != len(rows):
+            arr = arr[rows - r0]
+    else:
+        ref = tb.selectrows(rows.tolist())
+        arr = reader(ref, 0, len(rows))
+        ref.close()
+    if sub is not None and len(sub) != arr.shape[1]:
+        arr = arr[:, sub]
+    return arr
+
+
+def iter_chunks(ms, sel: Selection | None = None, column: str = "DATA",
+                max_bytes: int = DEFAULT_MAX_BYTES, with_model: bool = False,
+                by_time: bool = True) -> Iterator[Chunk]:
+    """Yield `Chunk`s of the selected data, one field/spw/scan at a time.
+
+    ms: path or MSMetadata. column: DATA, CORRECTED_DATA or MODEL_DATA. with_model also
+    reads MODEL_DATA (must exist). Memory is bounded by max_bytes per chunk.
+    """
+    from casacore.tables import table
+    md = ms if isinstance(ms, MSMetadata) else read_metadata(ms)
+    sel = sel or Selection()
+    if column not in md.columns:
+        raise SelectionError(f"column {column} is not in {md.name}; it has "
+                             f"{', '.join(c for c in ('DATA', 'CORRECTED_DATA', 'MODEL_DATA') if c in md.columns)}")
+    if with_model and "MODEL_DATA" not in md.columns:
+        raise NoDataError(f"{md.name} has no MODEL_DATA column; run setmodel first")
+    tb = table(md.path, ack=False)
+    try:
+        rows = selected_rows(md, sel, tb)
+        if rows.size == 0:
+            return
+        keys = {c: _read_rows(tb, c, rows, None, 1)
+                for c in ("FIELD_ID", "DATA_DESC_ID", "SCAN_NUMBER", "TIME")}
+        order = np.lexsort((rows, keys["TIME"], keys["SCAN_NUMBER"], keys["DATA_DESC_ID"],
+                            keys["FIELD_ID"]))
+        rows = rows[order]
+        k = {c: v[order] for c, v in keys.items()}
+        grp = np.flatnonzero((np.diff(k["FIELD_ID"]) != 0) | (np.diff(k["DATA_DESC_ID"]) != 0)
+                             | (np.diff(k["SCAN_NUMBER"]) != 0)) + 1
+        has_ws = "WEIGHT_SPECTRUM" in md.columns and _ws_defined(tb)
+        for g in np.split(np.arange(len(rows)), grp):
+            ddid = int(k["DATA_DESC_ID"][g[0]])
+            spw = md.spws[md.datadescs[ddid].spw_id]
+            ncorr = len(md.corr_types[md.datadescs[ddid].pol_id])
+            chans = sel.channels(spw.id)
+            nch = spw.nchan if chans is None else len(chans)
+            per_row = nch * ncorr * (8 + 1 + 4 + (8 if with_model else 0))
+            cap = max(1, max_bytes // per_row)
+            for piece in _split_at_times(g, k["TIME"], cap):
+                r = np.sort(rows[piece])
+                yield _read_chunk(tb, md, sel, r, ddid, chans, column, has_ws, with_model)
+    finally:
+        tb.close()
+
+
+def _ws_defined(tb) -> bool:
+    try:
+        return bool(tb.iscelldefined("WEIGHT_SPECTRUM", 0))
+    except RuntimeError:
+        return False
+
+
+def _split_at_times(idx: np.ndarray, times: np.ndarray, cap: int):
+    """Split index array `idx` (time-sorted) into pieces of <= cap rows at time changes."""
+    if len(idx) <= cap:
+        yield idx
+        return
+    t = times[idx]
+    starts = np.r_[0, np.flatnonzero(np.diff(t) != 0) + 1, len(idx)]
+    a = 0
+    while a < len(idx):
+        # last boundary not beyond a + cap (at least one integration)
+        j = np.searchsorted(starts, a + cap, side="right") - 1
+        b = starts[j] if starts[j] > a else starts[np.searchsorted(starts, a, side="right")]
+        yield idx[a:b]
+        a = b
+
+
+def _read_chunk(tb, md, sel, rows, ddid, chans, column, has_ws, with_model) -> Chunk:
+    spw = md.spws[md.datadescs[ddid].spw_id]
+    nchan = spw.nchan
+    rd = lambda c: _read_rows(tb, c, rows, None, 1)  # noqa: E731
+    a1, a2 = rd("ANTENNA1"), rd("ANTENNA2")
+    uvw = rd("UVW")
+    data = _read_rows(tb, column, rows, chans, nchan).astype(np.complex64, copy=False)
+    flag = _read_rows(tb, "FLAG", rows, chans, nchan) | rd("FLAG_ROW")[:, None, None]
+    if has_ws:
+        weight = _read_rows(tb, "WEIGHT_SPECTRUM", rows, chans, nchan).astype(np.float32, copy=False)
+    else:
+        weight = np.broadcast_to(rd("WEIGHT").astype(np.float32)[:, None, :], data.shape)
+    model = (_read_rows(tb, "MODEL_DATA", rows, chans, nchan).astype(np.complex64, copy=False)
+             if with_model else None)
+    ch = np.arange(nchan) if chans is None else np.asarray(chans)
+    keep = None
+    if sel.uvrange is not None:
+        keep = uv_mask(sel.uvrange, uvw, spw.centre_freq)
+    c = Chunk(int(rd("FIELD_ID")[0]), spw.id, ddid, int(rd("SCAN_NUMBER")[0]), rows, rd("TIME"),
+              rd("INTERVAL"), a1, a2, uvw, data, flag, weight, ch, spw.chan_freq[ch], model)
+    if keep is not None and not keep.all():
+        for name in ("rows", "time", "interval", "antenna1", "antenna2", "uvw", "data", "flag",
+                     "weight"):
+            setattr(c, name, getattr(c, name)[keep])
+        if c.model is not None:
+            c.model = c.model[keep]
+    return c

@@ -1,0 +1,379 @@
+"""Synthetic MeasurementSets with a known truth (tests, demo, benchmarks).
+
+V_ij(t, nu) = g_i(t) conj(g_j(t)) M_ij(nu) + n, per polarisation (XX = g_iX g_jX* M, YY alike),
+M = S(nu) for a point source at the phase centre, S(nu) * disk(q) for a resolved disk,
+S(nu) = S0 (nu/nu0)^alpha. Noise is complex Gaussian with standard deviation SIGMA on each of
+the real and imaginary parts, per channel; WEIGHT = 1/SIGMA^2 applies to every channel (and
+WEIGHT_SPECTRUM, when written, holds the same per channel).
+
+Gains (truth['gains']): per antenna a, polarisation p and spw s
+    g = A[a,p,s] (1 + dA[a] sin(2 pi (t-t0)/P[a] + psi[a])) exp(i (phi0[a,p,s] + rate[a] (t-t0)
+        + wob[a] sin(2 pi (t-t0)/Pw[a] + psiw[a])))
+`gains_at(truth, times)` evaluates them; truth is also written as JSON beside the MS.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from heuristics.resolved import disk_visibility
+from .errors import PipelineError
+from .fluxcsv import FluxRow, write_flux_csv
+from .ms.create import create_ms
+
+C = 299792458.0
+DAY = 86400.0
+ALMA_SITE = (-67.7548 * np.pi / 180, -23.0229 * np.pi / 180, 5058.7)  # lon, lat, height
+VLA_SITE = (-107.6184 * np.pi / 180, 34.0784 * np.pi / 180, 2124.0)
+
+INTENT_MODES = {
+    "AMPLITUDE": "CALIBRATE_FLUX#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
+    "BANDPASS": "CALIBRATE_BANDPASS#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
+    "PHASE": "CALIBRATE_PHASE#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
+    "CHECK": "OBSERVE_CHECK_SOURCE#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
+    "TARGET": "OBSERVE_TARGET#ON_SOURCE",
+}
+
+
+@dataclass
+class SourceSpec:
+    name: str
+    intent: str
+    ra_h: float
+    dec_deg: float
+    flux: float          # Jy at reffreq
+    spix: float
+    disk_arcsec: float = 0.0  # > 0: resolved disk of this diameter
+    limb: float = 0.0         # limb darkening exponent: I(r) ~ (1 - r^2)^limb
+
+
+@dataclass
+class Preset:
+    name: str
+    telescope: str
+    nant: int
+    r_min: float
+    r_max: float
+    spw_centres_ghz: list[float]
+    nchan: int
+    spw_bw_mhz: float
+    sefd_jy: float
+    tint: float
+    sources: list[SourceSpec]
+    schedule: list[tuple[str, float]]  # (source name, seconds)
+    reffreq_ghz: float
+    catalogue_error: float = 0.05   # fractional offsets of non-reference catalogue fluxes
+    site: tuple = ALMA_SITE
+    corrs: tuple = ("XX", "YY")
+    weight_spectrum: bool = False
+    faults: dict = field(default_factory=dict)
+
+
+def _band3() -> Preset:
+    src = [SourceSpec("J0423-0120", "AMPLITUDE", 4.3977, -1.3425, 3.2, -0.6),
+           SourceSpec("J0510+1800", "BANDPASS", 5.1675, 18.0161, 1.8, -0.5),
+           SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 0.9, -0.7),
+           SourceSpec("J0541+1527", "CHECK", 5.6956, 15.4586, 0.25, -0.4),
+           SourceSpec("TargetX", "TARGET", 5.5800, 14.2000, 0.05, 0.0)]
+    sched = [("J0423-0120", 180), ("J0510+1800", 300)]
+    for k in range(5):
+        sched += [("J0530+1331", 60), ("TargetX", 360)]
+        if k in (1, 4):
+            sched += [("J0541+1527", 60)]
+    sched += [("J0530+1331", 60)]
+    return Preset("alma_band3", "ALMA", 25, 15.0, 330.0, [90.5, 92.5, 102.5, 104.5], 16, 1875.0,
+                  2800.0, 6.0, src, sched, 97.5)
+
+
+def _band6_resolved() -> Preset:
+    src = [SourceSpec("Ganymede", "AMPLITUDE", 4.6, 21.5, 10.0, 2.0, disk_arcsec=1.6, limb=0.3),
+           SourceSpec("J0510+1800", "BANDPASS", 5.1675, 18.0161, 1.2, -0.6),
+           SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 0.7, -0.7),
+           SourceSpec("J0541+1527", "CHECK", 5.6956, 15.4586, 0.2, -0.5),
+           SourceSpec("TargetY", "TARGET", 5.5800, 14.2000, 0.05, 0.0)]
+    sched = [("Ganymede", 240), ("J0510+1800", 300)]
+    for k in range(4):
+        sched += [("J0530+1331", 60), ("TargetY", 360)]
+        if k in (1, 3):
+            sched += [("J0541+1527", 60)]
+    sched += [("J0530+1331", 60)]
+    return Preset("alma_band6_resolved", "ALMA", 25, 15.0, 700.0, [224.0, 226.0, 240.0, 242.0],
+                  16, 1875.0, 4500.0, 6.0, src, sched, 233.0)
+
+
+def _small() -> Preset:
+    """A tiny observation for fast unit tests (8 antennas, 2 spws x 8 channels, ~8 min)."""
+    src = [SourceSpec("J0423-0120", "AMPLITUDE", 4.3977, -1.3425, 3.2, -0.6),
+           SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 1.0, -0.7),
+           SourceSpec("TargetX", "TARGET", 5.5800, 14.2000, 0.05, 0.0)]
+    sched = [("J0423-0120", 120), ("J0530+1331", 60), ("TargetX", 120), ("J0530+1331", 60),
+             ("TargetX", 120), ("J0530+1331", 60)]
+    return Preset("small", "ALMA", 8, 15.0, 250.0, [100.0, 102.0], 8, 1875.0, 2800.0, 6.0,
+                  src, sched, 101.0)
+
+
+PRESETS = {"alma_band3": _band3, "alma_band6_resolved": _band6_resolved, "small": _small}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise PipelineError(f"unknown preset '{name}'; valid presets: {', '.join(PRESETS)}")
+    return PRESETS[name]()
+
+
+# ---- geometry -------------------------------------------------------------------------------
+def _geodetic_to_itrf(lon: float, lat: float, h: float) -> np.ndarray:
+    a, f = 6378137.0, 1 / 298.257223563
+    e2 = f * (2 - f)
+    n = a / np.sqrt(1 - e2 * np.sin(lat) ** 2)
+    return np.array([(n + h) * np.cos(lat) * np.cos(lon), (n + h) * np.cos(lat) * np.sin(lon),
+                     (n * (1 - e2) + h) * np.sin(lat)])
+
+
+def _enu_to_itrf(enu: np.ndarray, lon: float, lat: float) -> np.ndarray:
+    e, n, u = enu.T
+    sl, cl, sp, cp = np.sin(lon), np.cos(lon), np.sin(lat), np.cos(lat)
+    return np.stack([-sl * e - sp * cl * n + cp * cl * u,
+                     cl * e - sp * sl * n + cp * sl * u,
+                     cp * n + sp * u], axis=1)
+
+
+def array_layout(p: Preset, rng: np.random.Generator) -> np.ndarray:
+    """ITRF positions (nant, 3): log-uniform radii between r_min and r_max around the site."""
+    r = p.r_min * np.exp(rng.uniform(0, np.log(p.r_max / p.r_min), p.nant))
+    r[0] = p.r_min * 0.8  # a central antenna: a natural reference antenna
+    az = rng.uniform(0, 2 * np.pi, p.nant)
+    enu = np.stack([r * np.sin(az), r * np.cos(az), rng.normal(0, 1.0, p.nant)], axis=1)
+    return _geodetic_to_itrf(*p.site) + _enu_to_itrf(enu, p.site[0], p.site[1])
+
+
+def gmst_rad(t_mjd_s: np.ndarray) -> np.ndarray:
+    d = t_mjd_s / DAY - 51544.5
+    return np.deg2rad(np.mod(280.46061837 + 360.98564736629 * d, 360.0))
+
+
+def uvw_for(pos: np.ndarray, a1: np.ndarray, a2: np.ndarray, t: np.ndarray, ra: float,
+            dec: float) -> np.ndarray:
+    """UVW (metres) of baselines pos[a2] - pos[a1] at times t towards (ra, dec)."""
+    b = pos[a2] - pos[a1]
+    h = gmst_rad(t) - ra
+    sh, ch, sd, cd = np.sin(h), np.cos(h), np.sin(dec), np.cos(dec)
+    bx, by, bz = b[:, 0], b[:, 1], b[:, 2]
+    return np.stack([sh * bx + ch * by,
+                     -sd * ch * bx + sd * sh * by + cd * bz,
+                     cd * ch * bx - cd * sh * by + sd * bz], axis=1)
+
+
+# ---- truth ----------------------------------------------------------------------------------
+def make_gain_truth(nant: int, nspw: int, t0: float, rng: np.random.Generator) -> dict:
+    return {
+        "t0": t0,
+        "amp": (1.0 + 0.08 * rng.standard_normal((nant, 2, nspw))).clip(0.6, 1.4).tolist(),
+        "amp_drift": (0.005 * rng.uniform(0.5, 1.0, nant)).tolist(),
+        "amp_period": rng.uniform(1800, 5400, nant).tolist(),
+        "amp_psi": rng.uniform(0, 2 * np.pi, nant).tolist(),
+        "phase0": rng.uniform(-np.pi, np.pi, (nant, 2, nspw)).tolist(),
+        "phase_rate": (rng.standard_normal(nant) * 1.0 / 1200).tolist(),
+        "phase_wobble": rng.uniform(0.05, 0.3, nant).tolist(),
+        "wobble_period": rng.uniform(300, 900, nant).tolist(),
+        "wobble_psi": rng.uniform(0, 2 * np.pi, nant).tolist(),
+    }
+
+
+def gains_at(truth: dict, times: np.ndarray) -> np.ndarray:
+    """True complex gains (ntime, nant, npol=2, nspw) at MJD-second `times` (no faults)."""
+    g = truth["gains"] if "gains" in truth else truth
+    dt = np.asarray(times, float)[:, None] - g["t0"]                       # (t, 1)
+    amp = np.asarray(g["amp"])[None]                                      # (1, a, p, s)
+    drift = 1 + np.asarray(g["amp_drift"]) * np.sin(
+        2 * np.pi * dt / np.asarray(g["amp_period"]) + np.asarray(g["amp_psi"]))   # (t, a)
+    ph = (np.asarray(g["phase_rate"]) * dt + np.asarray(g["phase_wobble"]) * np.sin(
+        2 * np.pi * dt / np.asarray(g["wobble_period"]) + np.asarray(g["wobble_psi"])))  # (t, a)
+    phase = np.asarray(g["phase0"])[None] + ph[:, :, None, None]
+    return amp * drift[:, :, None, None] * np.exp(1j * phase)
+
+
+def source_flux(src: dict, freq_hz: np.ndarray) -> np.ndarray:
+    return src["flux_jy"] * (np.asarray(freq_hz) / src["reffreq_hz"]) ** src["spix"]
+
+
+# ---- the simulator --------------------------------------------------------------------------
+def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: bool = True,
+             weight_spectrum: bool | None = None, faults: dict | None = None,
+             duration_scale: float = 1.0, write_flux_csv_file: bool = True) -> dict:
+    """Write a simulated MS at `out`; return the truth (also written to OUT.truth.json).
+
+    faults (optional): {'amp_drop': {'antenna': i, 'scan': n, 'factor': f},
+                        'dead_pol': {'antenna': i, 'pol': p},
+                        'flagged_antenna': i}
+    duration_scale repeats the schedule (e.g. 4 for a 4x longer observation).
+    """
+    p = get_preset(preset)
+    if weight_spectrum is not None:
+        p.weight_spectrum = weight_spectrum
+    faults = dict(p.faults, **(faults or {}))
+    _check_faults(faults, p, max(1, int(round(duration_scale))))
+    rng = np.random.default_rng(seed)
+    out = os.path.abspath(out).rstrip("/")
+    if os.path.exists(out):
+        if not overwrite:
+            raise PipelineError(f"{out} exists; remove it or pass overwrite")
+        shutil.rmtree(out)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+
+    pos = array_layout(p, rng)
+    nant, nspw, nchan = p.nant, len(p.spw_centres_ghz), p.nchan
+    chw = p.spw_bw_mhz * 1e6 / nchan
+    spw_freqs = [c * 1e9 + (np.arange(nchan) - (nchan - 1) / 2) * chw for c in p.spw_centres_ghz]
+    sigma = p.sefd_jy / np.sqrt(2 * chw * p.tint) * (1 + 0.05 * np.arange(nspw))  # per spw
+
+    # timeline: start so that the middle of the observation has LST ~ mean RA of the sources
+    schedule = p.schedule * max(1, int(round(duration_scale)))
+    total = sum(d for _, d in schedule) + 10.0 * len(schedule)
+    mid_ra = np.deg2rad(15 * np.mean([s.ra_h for s in p.sources]))
+    day0 = 60690.0 * DAY
+    lst0 = gmst_rad(np.array([day0]))[0] + p.site[0]
+    dt_sid = np.mod(mid_ra - lst0, 2 * np.pi) / (2 * np.pi) * DAY / 1.00273790935
+    t_start = day0 + dt_sid - total / 2
+
+    names = [s.name for s in p.sources]
+    intents = sorted({s.intent for s in p.sources}, key=list(INTENT_MODES).index)
+    states = [INTENT_MODES[i] for i in intents]
+    ant_names = [f"DA{41 + i}" if i % 2 else f"DV{i // 2 + 1:02d}" for i in range(nant)]
+    antennas = [{"name": n, "station": f"A{100 + i:03d}", "position": pos[i], "diameter": 12.0}
+                for i, n in enumerate(ant_names)]
+    fields = [{"name": s.name, "ra": np.deg2rad(15 * s.ra_h), "dec": np.deg2rad(s.dec_deg)}
+              for s in p.sources]
+    spws = [{"name": f"SPW{i}", "chan_freq": f, "chan_width": np.full(nchan, chw)}
+            for i, f in enumerate(spw_freqs)]
+    create_ms(out, antennas=antennas, fields=fields, spws=spws, corrs=list(p.corrs),
+              states=states, telescope=p.telescope, time_range=(t_start, t_start + total),
+              weight_spectrum=p.weight_spectrum)
+
+    truth = {"ms": os.path.basename(out), "preset": p.name, "seed": seed,
+             "gains": make_gain_truth(nant, nspw, t_start, rng),
+             "antennas": ant_names, "noise_sigma_per_spw": sigma.tolist(),
+             "spws": [{"id": i, "centre_freq_hz": float(f.mean()), "chan_freq_hz": f.tolist()}
+                      for i, f in enumerate(spw_freqs)],
+             "fields": {}, "faults": faults, "scans": []}
+    for i, s in enumerate(p.sources):
+        src = {"id": i, "intent": s.intent, "flux_jy": s.flux, "spix": s.spix,
+               "reffreq_hz": p.reffreq_ghz * 1e9, "disk_arcsec": s.disk_arcsec, "limb": s.limb}
+        src["flux_per_spw"] = [float(source_flux(src, f.mean())) for f in spw_freqs]
+        truth["fields"][s.name] = src
+
+    _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, faults, rng,
+                t_start)
+    with open(out + ".truth.json", "w") as fh:
+        json.dump(truth, fh, indent=1)
+    if write_flux_csv_file:
+        write_flux_csv(os.path.join(os.path.dirname(out), "flux.csv"),
+                       catalogue_rows(truth, p.catalogue_error, rng))
+    return truth
+
+
+def _check_faults(faults: dict, p: Preset, repeats: int) -> None:
+    known = {"amp_drop", "dead_pol", "flagged_antenna"}
+    bad = set(faults) - known
+    if bad:
+        raise PipelineError(f"unknown fault(s) {', '.join(sorted(bad))}; valid: {', '.join(sorted(known))}")
+    ants = [faults.get("flagged_antenna")] + [faults[k].get("antenna") for k in ("amp_drop", "dead_pol")
+                                              if k in faults]
+    for a in ants:
+        if a is not None and not 0 <= int(a) < p.nant:
+            raise PipelineError(f"fault antenna {a} is not in preset {p.name}; valid 0~{p.nant - 1}")
+    nscan = len(p.schedule) * repeats
+    if "amp_drop" in faults and not 1 <= faults["amp_drop"].get("scan", 0) <= nscan:
+        raise PipelineError(f"amp_drop scan must be in 1~{nscan} for preset {p.name}")
+
+
+def catalogue_rows(truth: dict, err: float, rng: np.random.Generator) -> list[FluxRow]:
+    """Catalogue values as an observatory would give them: exact for the amplitude calibrator
+    (the flux standard), off by a few per cent for the other calibrators."""
+    rows = []
+    for name, src in truth["fields"].items():
+        if src["intent"] == "TARGET":
+            continue
+        scale = 1.0 if src["intent"] == "AMPLITUDE" else 1 + err * rng.uniform(-1, 1)
+        for spw in truth["spws"]:
+            flux = scale * source_flux(src, spw["centre_freq_hz"])
+            rows.append(FluxRow(truth["ms"], name, spw["id"], round(float(flux), 6),
+                                spix=src["spix"], comment=f"# field={name} intents={src['intent']} "
+                                f"origin=Simulated age=0"))
+    return rows
+
+
+def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, faults, rng,
+                t_start):
+    from casacore.tables import table
+    nant, nspw, ncorr = p.nant, len(spw_freqs), len(p.corrs)
+    a1, a2 = np.triu_indices(nant, 1)
+    nbl = len(a1)
+    tb = table(out, ack=False, readonly=False)
+    t = t_start
+    row = 0
+    flagged_ant = faults.get("flagged_antenna")
+    for scan, (name, dur) in enumerate(schedule, start=1):
+        src = truth["fields"][name]
+        fid = src["id"]
+        ra, dec = (np.deg2rad(15 * p.sources[fid].ra_h), np.deg2rad(p.sources[fid].dec_deg))
+        nt = int(dur // p.tint)
+        times = t + p.tint * (np.arange(nt) + 0.5)
+        truth["scans"].append({"scan": scan, "field": name, "start": float(times[0]),
+                               "end": float(times[-1])})
+        g = gains_at(truth, times)                                   # (t, a, p, s)
+        if "amp_drop" in faults and faults["amp_drop"]["scan"] == scan:
+            g[:, faults["amp_drop"]["antenna"]] *= faults["amp_drop"]["factor"]
+        if "dead_pol" in faults:
+            g[:, faults["dead_pol"]["antenna"], faults["dead_pol"]["pol"]] = 0.0
+        tt = np.repeat(times, nbl)
+        aa1, aa2 = np.tile(a1, nt), np.tile(a2, nt)
+        uvw = uvw_for(pos, aa1, aa2, tt, ra, dec)
+        state = intents.index(src["intent"])
+        n = nt * nbl
+        for s in range(nspw):
+            f = spw_freqs[s]
+            model = np.broadcast_to(source_flux(src, f)[None, :], (n, len(f))).astype(complex)
+            if src["disk_arcsec"] > 0:
+                q = np.hypot(uvw[:, 0], uvw[:, 1])[:, None] * f[None, :] / C
+                model = model * disk_visibility(q, np.deg2rad(src["disk_arcsec"] / 3600),
+                                                src["limb"])
+            gg = g[:, :, :, s]                                       # (t, a, p)
+            gi = gg[:, a1, :].reshape(n, 2)
+            gj = gg[:, a2, :].reshape(n, 2)
+            vis = (gi * np.conj(gj))[:, None, :] * model[:, :, None]
+            noise = sigma[s] * (rng.standard_normal(vis.shape) + 1j * rng.standard_normal(vis.shape))
+            data = (vis + noise).astype(np.complex64)
+            flag = np.zeros(data.shape, bool)
+            if flagged_ant is not None:
+                flag[(aa1 == flagged_ant) | (aa2 == flagged_ant)] = True
+            tb.addrows(n)
+            put = lambda c, v: tb.putcol(c, v, row, n)  # noqa: E731
+            put("DATA", data)
+            put("FLAG", flag)
+            put("FLAG_ROW", flag.all(axis=(1, 2)))
+            w = np.full((n, ncorr), 1 / sigma[s] ** 2, np.float32)
+            put("WEIGHT", w)
+            put("SIGMA", np.full((n, ncorr), sigma[s], np.float32))
+            if p.weight_spectrum:
+                put("WEIGHT_SPECTRUM", np.broadcast_to(w[:, None, :], data.shape).copy())
+            put("UVW", uvw)
+            put("TIME", tt)
+            put("TIME_CENTROID", tt)
+            put("INTERVAL", np.full(n, p.tint))
+            put("EXPOSURE", np.full(n, p.tint))
+            put("ANTENNA1", aa1.astype(np.int32))
+            put("ANTENNA2", aa2.astype(np.int32))
+            put("DATA_DESC_ID", np.full(n, s, np.int32))
+            put("FIELD_ID", np.full(n, fid, np.int32))
+            put("SCAN_NUMBER", np.full(n, scan, np.int32))
+            put("STATE_ID", np.full(n, state, np.int32))
+            for c in ("ARRAY_ID", "FEED1", "FEED2", "OBSERVATION_ID", "PROCESSOR_ID"):
+                put(c, np.zeros(n, np.int32))
+            row += n
+        t = times[-1] + p.tint / 2 + 10.0
+    tb.close()
