@@ -1,0 +1,151 @@
+"""Applying calibration tables on the fly (pre-apply): corrected = data / (g_i conj(g_j)).
+
+Each applied table has: interp 'linear' (amplitude and phase interpolated separately, phase
+along the shorter arc; nearest solution outside the solutions' time range) or 'nearest';
+gainfield '' (solutions of all fields), 'nearest' (the field closest on the sky that has
+solutions) or a field name/id list; spwmap (data spw i uses table spw spwmap[i]); calflag
+(data whose antennas have no unflagged solution become flagged). G tables apply per
+polarisation, T tables to both, B tables per channel.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .caltable import CalTable, read_caltable
+from .errors import CalTableError
+
+
+@dataclass
+class ApplySpec:
+    table: CalTable
+    gainfield: str = ""
+    interp: str = "linear"
+    spwmap: list[int] = field(default_factory=list)
+    calflag: bool = True
+
+    @classmethod
+    def load(cls, path: str, gainfield: str = "", interp: str = "linear",
+             spwmap: list[int] | None = None, calflag: bool = True) -> "ApplySpec":
+        interp = interp or "linear"
+        if interp.split(",")[0] not in ("linear", "nearest"):
+            raise CalTableError(f"interp '{interp}' for {path} is not supported; use 'linear' "
+                                f"or 'nearest'")
+        return cls(read_caltable(path), gainfield or "", interp.split(",")[0], list(spwmap or []),
+                   calflag)
+
+
+def _field_choice(spec: ApplySpec, field_id: int, field_dirs: np.ndarray | None) -> np.ndarray | None:
+    ct = spec.table
+    gf = spec.gainfield.strip()
+    if gf == "":
+        return None
+    have = np.unique(ct.field_id)
+    if gf == "nearest":
+        if field_id in have or field_dirs is None:
+            return np.array([field_id]) if field_id in have else None
+        ra0, dec0 = field_dirs[field_id]
+        ra, dec = field_dirs[have, 0], field_dirs[have, 1]
+        sep = np.arccos(np.clip(np.sin(dec0) * np.sin(dec) + np.cos(dec0) * np.cos(dec) *
+                                np.cos(ra - ra0), -1, 1))
+        return have[[int(np.argmin(sep))]]
+    ids = []
+    for tok in gf.split(","):
+        tok = tok.strip()
+        if tok in ct.field_names:
+            ids.append(ct.field_names.index(tok))
+        elif tok.isdigit():
+            ids.append(int(tok))
+        else:
+            raise CalTableError(f"gainfield '{tok}' is not a field of {ct.path}; fields: "
+                                f"{', '.join(ct.field_names)}")
+    return np.array(ids)
+
+
+def interpolate(ct: CalTable, rows: np.ndarray, times: np.ndarray, nant: int,
+                interp: str) -> tuple[np.ndarray, np.ndarray]:
+    """Gains at `times` from table rows `rows`: -> (g (time, ant, chan, pol), ok (same))."""
+    tsol = np.unique(ct.time[rows])
+    nchan, npol = ct.cparam.shape[1:]
+    grid = np.ones((len(tsol), nant, nchan, npol), np.complex128)
+    good = np.zeros(grid.shape, bool)
+    ti = np.searchsorted(tsol, ct.time[rows])
+    ant = ct.antenna1[rows]
+    grid[ti, ant] = ct.cparam[rows]
+    good[ti, ant] = ~ct.flag[rows]
+    nt = len(tsol)
+    idx = np.arange(nt)[:, None, None, None]
+    prev = np.maximum.accumulate(np.where(good, idx, -1), axis=0)
+    nxt = np.minimum.accumulate(np.where(good, idx, nt)[::-1], axis=0)[::-1]
+    pos = np.searchsorted(tsol, times)                       # solutions before: pos-1
+    p = prev[np.clip(pos - 1, 0, nt - 1)]
+    p = np.where((pos - 1)[:, None, None, None] >= 0, p, -1)
+    q = nxt[np.clip(pos, 0, nt - 1)]
+    q = np.where((pos < nt)[:, None, None, None], q, nt)
+    hasp, hasq = p >= 0, q < nt
+    ok = hasp | hasq
+    pi, qi = np.clip(p, 0, nt - 1), np.clip(q, 0, nt - 1)
+    gp, gq = np.take_along_axis(grid, pi, axis=0), np.take_along_axis(grid, qi, axis=0)
+    tp, tq = tsol[pi], tsol[qi]
+    t = times[:, None, None, None]
+    if interp == "nearest":
+        use_q = hasq & (~hasp | (np.abs(tq - t) < np.abs(t - tp)))
+        g = np.where(use_q, gq, gp)
+    else:
+        both = hasp & hasq & (tq > tp)
+        f = np.where(both, (t - tp) / np.where(both, tq - tp, 1), 0.0)
+        amp = (1 - f) * np.abs(gp) + f * np.abs(gq)
+        dph = np.angle(gq * np.conj(gp))
+        ph = np.angle(gp) + f * dph
+        g_lin = amp * np.exp(1j * ph)
+        g = np.where(both, g_lin, np.where(hasp, gp, gq))
+    return np.where(ok, g, 1.0), ok
+
+
+class Applier:
+    """Pre-apply a list of tables to chunks of one MS."""
+
+    def __init__(self, specs: list[ApplySpec], nant: int, field_dirs: np.ndarray | None = None):
+        self.specs = specs
+        self.nant = nant
+        self.field_dirs = field_dirs
+
+    def gains_for(self, spec: ApplySpec, field_id: int, spw: int, times: np.ndarray):
+        ct = spec.table
+        spw_cal = spec.spwmap[spw] if spw < len(spec.spwmap) else spw
+        rows = ct.spw_id == spw_cal
+        fields = _field_choice(spec, field_id, self.field_dirs)
+        if fields is not None:
+            rows &= np.isin(ct.field_id, fields)
+        rows = np.flatnonzero(rows)
+        if rows.size == 0:
+            raise CalTableError(f"{ct.path} has no solutions for spw {spw_cal}"
+                                + (f" and field(s) {list(fields)}" if fields is not None else "")
+                                + "; give a spwmap or gainfield that points at existing solutions")
+        return interpolate(ct, rows, times, self.nant, spec.interp)
+
+    def apply(self, chunk, corr_pols: list[tuple[int, int]]) -> None:
+        """Correct chunk.data in place; scale weights by |g_i g_j|^2; flag where calflag."""
+        if not self.specs:
+            return
+        ut, tidx = np.unique(chunk.time, return_inverse=True)
+        p1 = np.array([a for a, _ in corr_pols])
+        p2 = np.array([b for _, b in corr_pols])
+        for spec in self.specs:
+            g, ok = self.gains_for(spec, chunk.field_id, chunk.spw_id, ut)  # (t, ant, chan, pol)
+            if g.shape[3] == 1:
+                q1 = q2 = np.zeros_like(p1)
+            else:
+                q1, q2 = p1, p2
+            if g.shape[2] > 1:
+                g, ok = g[:, :, chunk.channels], ok[:, :, chunk.channels]
+            gi = g[tidx, chunk.antenna1][..., q1]           # (row, chan, corr)
+            gj = g[tidx, chunk.antenna2][..., q2]
+            prod = gi * np.conj(gj)
+            okk = ok[tidx, chunk.antenna1][..., q1] & ok[tidx, chunk.antenna2][..., q2]
+            nz = np.abs(prod) > 0
+            chunk.data = np.where(nz, chunk.data / np.where(nz, prod, 1), 0).astype(np.complex64)
+            chunk.weight = (chunk.weight * np.abs(prod) ** 2).astype(np.float32)
+            bad = ~nz | (~okk if spec.calflag else False)
+            chunk.flag = chunk.flag | np.broadcast_to(bad, chunk.flag.shape)
