@@ -10,7 +10,8 @@ successive iterates for stability, all intervals and polarisations in one numpy 
 Modes follow CASA's gaincal: 'p' normalises each averaged baseline visibility to unit
 amplitude (weights scaled by its |V/M|^2) and keeps the phase of the solution; 'a' replaces it
 by its amplitude and keeps |g|; 'ap' solves the full complex gain. Errors are 1/sqrt(Hessian diagonal)
-= 1/sqrt(sum_j W_ij |g_j|^2) and SNR = |g| / error, as CASA writes PARAMERR and SNR.
+= 1/sqrt(sum_j W_ij |g_j|^2), scaled by the reduced chi-square, and SNR = |g| / error with
+|g| of the unconstrained solution (before phase-only normalisation), as CASA writes them.
 """
 from __future__ import annotations
 
@@ -131,6 +132,7 @@ def solve_gains(X: np.ndarray, W: np.ndarray, mode: str = "ap", refants: list[in
         if delta < tol:
             break
 
+    amp_solved = np.abs(g)   # CASA's SNR uses the amplitude of the unconstrained solution
     if mode == "p":
         g = np.where(np.abs(g) > 0, g / np.where(np.abs(g) > 0, np.abs(g), 1), 0)
     elif mode == "a":
@@ -145,7 +147,7 @@ def solve_gains(X: np.ndarray, W: np.ndarray, mode: str = "ap", refants: list[in
         rot = np.where(np.abs(gr) > 0, np.conj(gr) / np.where(np.abs(gr) > 0, np.abs(gr), 1), 1)
         rot = np.where((ref >= 0)[:, None], rot, 1)
         g = g * rot[..., None]
-    snr = np.where(err > 0, np.abs(g) / np.where(err > 0, err, 1), 0)
+    snr = np.where(err > 0, amp_solved / np.where(err > 0, err, 1), 0)
     solved = valid & (hess > 0)
     flag = ~solved | (snr < minsnr)
     g = np.where(solved, g, 1 + 0j)

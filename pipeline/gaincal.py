@@ -107,7 +107,7 @@ class GaincalResult:
     spw_chan_freq: dict
 
 
-def gaincal(vis: str, caltable: str | None = None, field: str = "", spw: str = "",
+def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "", spw: str = "",
             intent: str = "", selectdata: dict | None = None, solint: str = "inf",
             combine: str = "", gaintype: str = "G", calmode: str = "ap", refant: str = "",
             minblperant: int = 4, minsnr: float = 3.0, gaintable: list[str] | None = None,
@@ -115,7 +115,7 @@ def gaincal(vis: str, caltable: str | None = None, field: str = "", spw: str = "
             spwmap: list[list[int]] | None = None, model=None, column: str = "DATA",
             refant_order: list[int] | None = None, max_bytes: int = 64 * 2**20) -> GaincalResult:
     """Solve antenna gains as CASA's gaincal does (see module doc); write `caltable` if given."""
-    md = read_metadata(vis)
+    md = vis if isinstance(vis, MSMetadata) else read_metadata(vis)
     if gaintype not in ("G", "T"):
         raise InputsError(f"gaintype '{gaintype}' is not supported; use 'G' or 'T'")
     if calmode not in ("p", "a", "ap"):

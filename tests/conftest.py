@@ -32,3 +32,33 @@ def small_sim(tmp_path_factory):
     ms = str(d / "small.ms")
     truth = simulate(ms, "small", seed=7)
     return ms, truth
+
+
+CASA_REF_TGZ = os.path.join(HERE, "data", "casa_reference.tgz")
+
+
+@pytest.fixture(scope="session")
+def casa_ref(tmp_path_factory):
+    """CASA 6.7 reference outputs (see casa_reference/README.md inside the archive)."""
+    d = tmp_path_factory.mktemp("casaref")
+    with tarfile.open(CASA_REF_TGZ) as tf:
+        tf.extractall(d, filter="data")
+    return str(d / "casa_reference")
+
+
+@pytest.fixture(scope="session")
+def ngc5921_model(ngc5921_pristine, tmp_path_factory):
+    """NGC5921 with MODEL_DATA as CASA's setjy writes it (3C286, Perley-Butler 2017)."""
+    import numpy as np
+    from pipeline.ms import read_metadata, select, write_model
+    d = tmp_path_factory.mktemp("ngc_model")
+    ms = str(d / "ngc5921.ms")
+    shutil.copytree(ngc5921_pristine, ms)
+    md = read_metadata(ms)
+    coef = [1.2481, -0.4507, -0.1798, 0.0357]
+
+    def pb(field, spw, freq, uvw):
+        x = np.log10(freq / 1e9)
+        return (10 ** sum(c * x ** i for i, c in enumerate(coef)))[:, None]
+    write_model(md, select(md, field="0"), pb)
+    return ms

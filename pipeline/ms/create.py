@@ -31,6 +31,18 @@ def create_ms(path: str, *, antennas: list[dict], fields: list[dict], spws: list
         dminfo["*w"] = {"TYPE": "TiledShapeStMan", "NAME": "TiledWgtSpectrum",
                         "SPEC": {"DEFAULTTILESHAPE": np.array([2, 16, 512], np.int32)},
                         "COLUMNS": ["WEIGHT_SPECTRUM"]}
+    # storage layout as CASA's importers write it: tiled FLAG/WEIGHT/SIGMA/UVW, incremental
+    # storage for the slowly changing scalar columns
+    for name, col in (("TiledFlag", "FLAG"), ("TiledWgt", "WEIGHT"), ("TiledSigma", "SIGMA")):
+        dminfo[name] = {"TYPE": "TiledShapeStMan", "NAME": name, "COLUMNS": [col],
+                        "SPEC": {"DEFAULTTILESHAPE": np.array([2, 16, 512] if col == "FLAG"
+                                                              else [2, 1024], np.int32)}}
+    dminfo["TiledUVW"] = {"TYPE": "TiledColumnStMan", "NAME": "TiledUVW", "COLUMNS": ["UVW"],
+                          "SPEC": {"DEFAULTTILESHAPE": np.array([3, 1024], np.int32)}}
+    dminfo["ISMData"] = {"TYPE": "IncrementalStMan", "NAME": "ISMData", "SPEC": {},
+                         "COLUMNS": ["ARRAY_ID", "EXPOSURE", "FEED1", "FEED2", "FIELD_ID",
+                                     "FLAG_ROW", "INTERVAL", "OBSERVATION_ID", "PROCESSOR_ID",
+                                     "SCAN_NUMBER", "STATE_ID", "TIME", "TIME_CENTROID"]}
     tb = default_ms(path, maketabdesc(cols), dminfo)
     tb.close()
 

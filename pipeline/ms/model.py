@@ -53,7 +53,7 @@ def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = DEFAULT_MAX_BY
     from casacore.tables import table
     md = ms if isinstance(ms, MSMetadata) else read_metadata(ms)
     # Evaluate nothing lazily that could fail half-way: resolve rows first (read-only).
-    rows = selected_rows(md, sel)
+    rows, key_cols = selected_rows(md, sel, with_keys=True)
     try:
         tb = table(md.path, ack=False, readonly=False)
     except RuntimeError as exc:
@@ -65,8 +65,7 @@ def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = DEFAULT_MAX_BY
             md.columns.add("MODEL_DATA")
         if rows.size == 0:
             return 0
-        keys = {c: _read_rows(tb, c, rows, None, 1)
-                for c in ("FIELD_ID", "DATA_DESC_ID", "SCAN_NUMBER", "TIME")}
+        keys = {c: v for c, v in key_cols.items()}
         order = np.lexsort((rows, keys["TIME"], keys["SCAN_NUMBER"], keys["DATA_DESC_ID"],
                             keys["FIELD_ID"]))
         rows = rows[order]

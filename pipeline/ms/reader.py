@@ -47,8 +47,14 @@ class Chunk:
             self.model.nbytes if self.model is not None else 0)
 
 
-def selected_rows(md: MSMetadata, sel: Selection, table=None) -> np.ndarray:
-    """Row numbers matching `sel`, read in blocks of the scalar columns."""
+KEY_COLUMNS = ("FIELD_ID", "DATA_DESC_ID", "SCAN_NUMBER", "TIME")
+
+
+def selected_rows(md: MSMetadata, sel: Selection, table=None, with_keys: bool = False):
+    """Row numbers matching `sel`, read in blocks of the scalar columns.
+
+    with_keys: also return {column: values of the selected rows} for KEY_COLUMNS.
+    """
     from casacore.tables import table as _table
     tb = table if table is not None else _table(md.path, ack=False)
     try:
@@ -56,28 +62,32 @@ def selected_rows(md: MSMetadata, sel: Selection, table=None) -> np.ndarray:
         want_dd = None
         if sel.spws is not None:
             want_dd = np.flatnonzero(np.isin(ddid_spw, list(sel.spws)))
-        out = []
+        out, keys = [], {c: [] for c in KEY_COLUMNS}
         for start in range(0, md.nrows, SCAN_ROWS):
             n = min(SCAN_ROWS, md.nrows - start)
+            k = {c: tb.getcol(c, start, n) for c in KEY_COLUMNS}
             m = np.ones(n, bool)
             if sel.fields is not None:
-                m &= np.isin(tb.getcol("FIELD_ID", start, n), list(sel.fields))
+                m &= np.isin(k["FIELD_ID"], list(sel.fields))
             if want_dd is not None:
-                dd = tb.getcol("DATA_DESC_ID", start, n)
-                m &= np.isin(dd, want_dd)
+                m &= np.isin(k["DATA_DESC_ID"], want_dd)
             if sel.scans is not None:
-                m &= np.isin(tb.getcol("SCAN_NUMBER", start, n), list(sel.scans))
+                m &= np.isin(k["SCAN_NUMBER"], list(sel.scans))
             if sel.antennas is not None:
                 m &= baseline_mask(sel.antennas, tb.getcol("ANTENNA1", start, n),
                                    tb.getcol("ANTENNA2", start, n))
             if sel.timerange is not None:
-                t = tb.getcol("TIME", start, n)
                 tm = np.zeros(n, bool)
                 for lo, hi in sel.timerange:
-                    tm |= (t >= lo) & (t <= hi)
+                    tm |= (k["TIME"] >= lo) & (k["TIME"] <= hi)
                 m &= tm
             out.append(np.flatnonzero(m) + start)
-        return np.concatenate(out) if out else np.array([], np.int64)
+            for c in KEY_COLUMNS:
+                keys[c].append(k[c][m])
+        rows = np.concatenate(out) if out else np.array([], np.int64)
+        if not with_keys:
+            return rows
+        return rows, {c: (np.concatenate(v) if v else np.array([])) for c, v in keys.items()}
     finally:
         if table is None:
             tb.close()
@@ -125,11 +135,9 @@ def iter_chunks(ms, sel: Selection | None = None, column: str = "DATA",
         raise NoDataError(f"{md.name} has no MODEL_DATA column; run setmodel first")
     tb = table(md.path, ack=False)
     try:
-        rows = selected_rows(md, sel, tb)
+        rows, keys = selected_rows(md, sel, tb, with_keys=True)
         if rows.size == 0:
             return
-        keys = {c: _read_rows(tb, c, rows, None, 1)
-                for c in ("FIELD_ID", "DATA_DESC_ID", "SCAN_NUMBER", "TIME")}
         order = np.lexsort((rows, keys["TIME"], keys["SCAN_NUMBER"], keys["DATA_DESC_ID"],
                             keys["FIELD_ID"]))
         rows = rows[order]
@@ -146,8 +154,10 @@ def iter_chunks(ms, sel: Selection | None = None, column: str = "DATA",
             per_row = nch * ncorr * (8 + 1 + 4 + (8 if with_model else 0))
             cap = max(1, max_bytes // per_row)
             for piece in _split_at_times(g, k["TIME"], cap):
-                r = np.sort(rows[piece])
-                yield _read_chunk(tb, md, sel, r, ddid, chans, column, has_ws, with_model)
+                piece = piece[np.argsort(rows[piece], kind="stable")]
+                yield _read_chunk(tb, md, sel, rows[piece], k["TIME"][piece], ddid,
+                                  int(k["FIELD_ID"][g[0]]), int(k["SCAN_NUMBER"][g[0]]), chans,
+                                  column, has_ws, with_model)
     finally:
         tb.close()
 
@@ -175,7 +185,8 @@ def _split_at_times(idx: np.ndarray, times: np.ndarray, cap: int):
         a = b
 
 
-def _read_chunk(tb, md, sel, rows, ddid, chans, column, has_ws, with_model) -> Chunk:
+def _read_chunk(tb, md, sel, rows, times, ddid, field_id, scan, chans, column, has_ws,
+                with_model) -> Chunk:
     spw = md.spws[md.datadescs[ddid].spw_id]
     nchan = spw.nchan
     rd = lambda c: _read_rows(tb, c, rows, None, 1)  # noqa: E731
@@ -193,7 +204,7 @@ def _read_chunk(tb, md, sel, rows, ddid, chans, column, has_ws, with_model) -> C
     keep = None
     if sel.uvrange is not None:
         keep = uv_mask(sel.uvrange, uvw, spw.centre_freq)
-    c = Chunk(int(rd("FIELD_ID")[0]), spw.id, ddid, int(rd("SCAN_NUMBER")[0]), rows, rd("TIME"),
+    c = Chunk(field_id, spw.id, ddid, scan, rows, times,
               rd("INTERVAL"), a1, a2, uvw, data, flag, weight, ch, spw.chan_freq[ch], model)
     if keep is not None and not keep.all():
         for name in ("rows", "time", "interval", "antenna1", "antenna2", "uvw", "data", "flag",

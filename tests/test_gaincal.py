@@ -1,0 +1,126 @@
+"""gaincal on simulated data (against truth) and on CASA's reference data (against CASA)."""
+import os
+
+import numpy as np
+import pytest
+from casacore.tables import table
+
+from pipeline.caltable import read_caltable
+from pipeline.errors import InputsError, NoDataError, PipelineError
+from pipeline.gaincal import gaincal, parse_solint
+from pipeline.simulate import gains_at, source_flux
+
+
+def true_model(truth):
+    names = list(truth["fields"])
+
+    def model(field, spw, freq, uvw):
+        return source_flux(truth["fields"][names[field]], freq)[None, :]
+    return model
+
+
+def test_phaseup_and_amp_against_truth(small_sim, tmp_path):
+    ms, truth = small_sim
+    model = true_model(truth)
+    ph = gaincal(ms, str(tmp_path / "ph.G"), field="0,1", solint="int", calmode="p",
+                 refant="DV01", minblperant=2, minsnr=2, model=model)
+    ct = ph.table
+    assert not ct.flag.any() and set(ct.antenna2) == {0}
+    g = gains_at(truth, ct.time)                                  # (row, ant, pol, spw)
+    r = np.arange(len(ct.time))
+    gt = g[r, ct.antenna1, :, ct.spw_id]
+    gref = g[r, 0, :, ct.spw_id]
+    dph = np.angle(ct.cparam[:, 0, :] * np.conj(gt) * gref / np.abs(gref) * np.abs(gt))
+    z = np.abs(dph) / (ct.paramerr[:, 0, :] / np.abs(ct.cparam[:, 0, :]))
+    assert np.sqrt(np.mean(z ** 2)) < 1.5 and z.max() < 6      # errors describe the scatter
+
+    amp = gaincal(ms, str(tmp_path / "amp.T"), field="0,1", solint="inf", gaintype="T",
+                  calmode="a", refant="DV01", minblperant=2, minsnr=2, model=model,
+                  gaintable=[str(tmp_path / "ph.G")])
+    at = amp.table
+    assert at.cparam.shape[1:] == (1, 1) and not at.flag.any()
+    # truth: polarisation-averaged gain amplitude over the scan
+    scans = {s["scan"]: s for s in truth["scans"]}
+    want = []
+    for t, a, s, sc in zip(at.time, at.antenna1, at.spw_id, at.scan):
+        tt = np.linspace(scans[sc]["start"], scans[sc]["end"], 20)
+        want.append(np.abs(gains_at(truth, tt)[:, a, :, s]).mean())
+    z = (np.abs(at.cparam[:, 0, 0]) - np.array(want)) / at.paramerr[:, 0, 0]
+    assert np.sqrt(np.mean(z ** 2)) < 2.0 and np.abs(z).max() < 6
+
+
+@pytest.mark.parametrize("case", ["ngc5921", "dev_band7"])
+def test_matches_casa(case, casa_ref, ngc5921_model, tmp_path):
+    if case == "ngc5921":
+        ms, ref, pref, tables = ngc5921_model, "15", "ngc5921", [("amp.T", "T")]
+        fields = "0,1"
+    else:
+        ms = os.path.join(casa_ref, "dev_band7", "dev_band7.ms")
+        ref, pref, tables, fields = "DV01", "dev_band7", [("amp.T", "T"), ("amp.G", "G")], ""
+    d = os.path.join(casa_ref, case)
+    ph = gaincal(ms, str(tmp_path / "ph.G"), field=fields, solint="int", calmode="p", refant=ref,
+                 minblperant=2, minsnr=2, model="column")
+    out = [(ph.table, read_caltable(os.path.join(d, f"{pref}.phase.G")))]
+    for name, gt in tables:
+        r = gaincal(ms, str(tmp_path / name), field=fields, solint="inf", gaintype=gt, calmode="a",
+                    refant=ref, minblperant=2, minsnr=2, model="column",
+                    gaintable=[str(tmp_path / "ph.G")])
+        out.append((r.table, read_caltable(os.path.join(d, f"{pref}.{name}"))))
+    for mine, casa in out:
+        assert len(mine.time) == len(casa.time)
+        ka = np.lexsort((mine.antenna1, mine.spw_id, mine.field_id, np.round(mine.time, 1)))
+        kb = np.lexsort((casa.antenna1, casa.spw_id, casa.field_id, np.round(casa.time, 1)))
+        assert np.allclose(mine.time[ka], casa.time[kb], atol=0.05)
+        assert np.array_equal(mine.antenna1[ka], casa.antenna1[kb])
+        assert np.array_equal(mine.antenna2[ka], casa.antenna2[kb])
+        assert np.array_equal(mine.flag[ka], casa.flag[kb])           # same flagged solutions
+        ok = ~casa.flag[kb]
+        dg = np.abs(mine.cparam[ka] - casa.cparam[kb])[ok]
+        assert (dg / casa.paramerr[kb][ok]).max() < 0.05             # well within own errors
+        assert np.allclose(mine.paramerr[ka][ok], casa.paramerr[kb][ok], rtol=0.01)
+        assert np.allclose(mine.snr[ka][ok], casa.snr[kb][ok], rtol=0.01)
+
+
+def test_caltable_layout_matches_casa(casa_ref, ngc5921_model, tmp_path):
+    out = str(tmp_path / "amp.T")
+    gaincal(ngc5921_model, out, field="0,1", gaintype="T", calmode="a", refant="15",
+            minblperant=2, minsnr=2, model="column")
+    ref = os.path.join(casa_ref, "ngc5921", "ngc5921.amp.T")
+    a, b = table(out, ack=False), table(ref, ack=False)
+    assert a.info() == b.info()
+    assert a.colnames() == b.colnames()
+    assert all(a.getcoldesc(c) == b.getcoldesc(c) for c in b.colnames())
+    ka, kb = a.getkeywords(), b.getkeywords()
+    for k in ("ParType", "MSName", "VisCal", "PolBasis"):
+        assert ka[k] == kb[k]
+    assert {k for k in kb if kb[k].__class__ is str and kb[k].startswith("Table:")} <= set(ka)
+    for sub in ("SPECTRAL_WINDOW", "ANTENNA", "FIELD", "OBSERVATION", "HISTORY"):
+        sa, sb = table(f"{out}/{sub}", ack=False), table(f"{ref}/{sub}", ack=False)
+        assert sa.colnames() == sb.colnames() and sa.nrows() == sb.nrows(), sub
+    sa, sb = table(f"{out}/SPECTRAL_WINDOW", ack=False), table(f"{ref}/SPECTRAL_WINDOW", ack=False)
+    for c in ("CHAN_FREQ", "CHAN_WIDTH", "EFFECTIVE_BW", "RESOLUTION", "TOTAL_BANDWIDTH", "NUM_CHAN"):
+        assert np.allclose(sa.getcol(c), sb.getcol(c)), c
+    assert not a.iscelldefined("WEIGHT", 0) and (a.getcol("INTERVAL") == 0).all()
+    # round trip through our reader
+    ct = read_caltable(out)
+    assert ct.viscal == "T Jones" and ct.cparam.shape == (140, 1, 1)
+
+
+def test_bad_inputs(small_sim, tmp_path):
+    ms, _ = small_sim
+    with pytest.raises(InputsError, match="solint 'often'"):
+        gaincal(ms, field="0", solint="often")
+    with pytest.raises(InputsError, match="refant: antenna 'XX99'"):
+        gaincal(ms, field="0", refant="XX99")
+    with pytest.raises(NoDataError, match="no data selected"):
+        gaincal(ms, field="0", selectdata={"uvrange": "<1m"})
+    assert parse_solint("2min") == 120 and parse_solint("int") == "int"
+    # all data flagged -> no unflagged solutions
+    import shutil
+    ms2 = str(tmp_path / "flagged.ms")
+    shutil.copytree(ms, ms2)
+    t = table(ms2, ack=False, readonly=False)
+    t.putcol("FLAG_ROW", np.ones(t.nrows(), bool))
+    t.close()
+    with pytest.raises(NoDataError, match="no unflagged solutions"):
+        gaincal(ms2, field="0")
