@@ -143,11 +143,18 @@ def _enu_to_itrf(enu: np.ndarray, lon: float, lat: float) -> np.ndarray:
 
 
 def array_layout(p: Preset, rng: np.random.Generator) -> np.ndarray:
-    """ITRF positions (nant, 3): log-uniform radii between r_min and r_max around the site."""
-    r = p.r_min * np.exp(rng.uniform(0, np.log(p.r_max / p.r_min), p.nant))
-    r[0] = p.r_min * 0.8  # a central antenna: a natural reference antenna
-    az = rng.uniform(0, 2 * np.pi, p.nant)
-    enu = np.stack([r * np.sin(az), r * np.cos(az), rng.normal(0, 1.0, p.nant)], axis=1)
+    """ITRF positions (nant, 3): log-uniform radii between r_min and r_max around the site,
+    no two antennas closer than 15 m (12-m dishes must not overlap)."""
+    enu = np.zeros((p.nant, 3))
+    enu[0, :2] = [p.r_min * 0.8, 0.0]   # a central antenna: a natural reference antenna
+    k = 1
+    while k < p.nant:
+        r = p.r_min * np.exp(rng.uniform(0, np.log(p.r_max / p.r_min)))
+        az = rng.uniform(0, 2 * np.pi)
+        cand = np.array([r * np.sin(az), r * np.cos(az), rng.normal(0, 1.0)])
+        if np.linalg.norm(enu[:k, :2] - cand[:2], axis=1).min() >= 15.0:
+            enu[k] = cand
+            k += 1
     return _geodetic_to_itrf(*p.site) + _enu_to_itrf(enu, p.site[0], p.site[1])
 
 
