@@ -27,6 +27,22 @@ def _cmd_simulate(args) -> int:
     return 0
 
 
+def _cmd_fluxscale(args) -> int:
+    import json
+    from .fluxscale import fluxscale
+    refspwmap = [int(x) for x in args.refspwmap.split(",")] if args.refspwmap else [-1]
+    d = fluxscale(args.vis, args.caltable, args.fluxtable, reference=args.reference,
+                  transfer=args.transfer, listfile=args.listfile, refspwmap=refspwmap,
+                  gainthreshold=args.gainthreshold, antenna=args.antenna, timerange=args.timerange,
+                  scan=args.scan, incremental=args.incremental, fitorder=args.fitorder)
+    from .fluxscale import listfile_lines
+    print("\n".join(listfile_lines(d, args.fitorder)))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(d, fh, indent=1)
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
     return run_demo(args.out)
@@ -49,6 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write WEIGHT_SPECTRUM")
     s.add_argument("--flag-antenna", type=int, default=None, help="fault: flag this antenna")
     s.set_defaults(func=_cmd_simulate)
+
+    f = sub.add_parser("fluxscale", help="CASA's fluxscale on a G/T caltable")
+    f.add_argument("vis")
+    f.add_argument("caltable")
+    f.add_argument("fluxtable", nargs="?", default="", help="output table (optional)")
+    f.add_argument("--reference", required=True)
+    f.add_argument("--transfer", default="")
+    f.add_argument("--listfile", default="")
+    f.add_argument("--refspwmap", default="", help="e.g. 0,0,2,2")
+    f.add_argument("--gainthreshold", type=float, default=-1.0)
+    f.add_argument("--antenna", default="")
+    f.add_argument("--timerange", default="")
+    f.add_argument("--scan", default="")
+    f.add_argument("--incremental", action="store_true")
+    f.add_argument("--fitorder", type=int, default=1)
+    f.add_argument("--json", default="", help="write CASA's returned dict here")
+    f.set_defaults(func=_cmd_fluxscale)
 
     d = sub.add_parser("demo", help="simulate the band-3 preset and run gfluxscale on it")
     d.add_argument("--out", default="fluxpipe_demo", help="output directory")
