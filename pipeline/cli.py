@@ -43,6 +43,41 @@ def _cmd_fluxscale(args) -> int:
     return 0
 
 
+def _cmd_run(args) -> int:
+    from .recipe import run_recipe
+    ctx = run_recipe(args.recipe, args.ms, args.out, args.set, args.resume, args.parallel,
+                     weblog=not args.no_weblog)
+    _print_fluxes(ctx)
+    print(f"context, fluxes.json and weblog in {ctx.outdir}")
+    return 0
+
+
+def _print_fluxes(ctx) -> None:
+    for ms, st in ctx.ms.items():
+        for f, r in st.fluxes.items():
+            for s, v in r["spws"].items():
+                if v.get("flux_jy"):
+                    print(f"{ms} {f} spw {s}: {v['flux_jy']:.4f} +/- {v['error_jy']:.4f} Jy "
+                          f"(SNR {v['snr']:.0f}, N {v['n']})")
+
+
+def _cmd_inputs(args) -> int:
+    from .stage import describe, get_stage
+    st = get_stage(args.stage)
+    print(f"{st.name}: {st.description}")
+    for name, typ, default, desc in describe(st):
+        print(f"  {name:18s} {typ:28s} default {default:10s} {desc}")
+    return 0
+
+
+def _cmd_weblog(args) -> int:
+    from .context import Context
+    from .weblog import render
+    path = render(Context.load(args.outdir))
+    print(f"weblog: {path}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
     return run_demo(args.out)
@@ -65,6 +100,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write WEIGHT_SPECTRUM")
     s.add_argument("--flag-antenna", type=int, default=None, help="fault: flag this antenna")
     s.set_defaults(func=_cmd_simulate)
+
+    r = sub.add_parser("run", help="run a recipe over MeasurementSets")
+    r.add_argument("recipe", help="recipe YAML path or built-in name (gfluxscale)")
+    r.add_argument("ms", nargs="+", help="MeasurementSets")
+    r.add_argument("--set", action="append", default=[], metavar="STAGE.PARAM=VALUE",
+                   help="override a stage parameter (repeatable)")
+    r.add_argument("--out", default="fluxpipe_out", help="output directory")
+    r.add_argument("--resume", action="store_true", help="continue after the last completed stage")
+    r.add_argument("--parallel", type=int, default=1, help="MSes processed at once")
+    r.add_argument("--no-weblog", action="store_true")
+    r.set_defaults(func=_cmd_run)
+
+    i = sub.add_parser("inputs", help="list a stage's parameters")
+    i.add_argument("stage")
+    i.set_defaults(func=_cmd_inputs)
+
+    w = sub.add_parser("weblog", help="re-render the weblog of an output directory")
+    w.add_argument("outdir")
+    w.set_defaults(func=_cmd_weblog)
 
     f = sub.add_parser("fluxscale", help="CASA's fluxscale on a G/T caltable")
     f.add_argument("vis")

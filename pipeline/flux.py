@@ -37,7 +37,8 @@ class SourceModel:
     per_spw: dict = field(default_factory=dict)   # spw -> (flux, reffreq, spix) overrides
 
     def evaluate(self, spw: int, freq: np.ndarray, uvw: np.ndarray | None = None) -> np.ndarray:
-        s0, f0, sp = self.per_spw.get(spw, (self.flux, self.reffreq, self.spix))
+        # per_spw keys are ints in memory and strings after a JSON round trip
+        s0, f0, sp = self.per_spw.get(spw, self.per_spw.get(str(spw), (self.flux, self.reffreq, self.spix)))
         if self.origin == "Perley-Butler 2017":
             s = standards.perley_butler_2017(standards.standard_name(self.field), freq)
         else:

@@ -123,7 +123,7 @@ def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "
     si = parse_solint(solint)
     comb_scan = "scan" in str(combine)
     sel = select(md, field=field, spw=spw, intent=intent, **(selectdata or {}))
-    refs = refant_order if refant_order is not None else ranked_refants(md, sel, refant)
+    refs = list(refant_order) if refant_order else ranked_refants(md, sel, refant)
     gaintable = list(gaintable or [])
     specs = [ApplySpec.load(t, (gainfield or [""] * len(gaintable))[k] if gainfield and k < len(gainfield) else "",
                             (interp or [])[k] if interp and k < len(interp) else "linear",

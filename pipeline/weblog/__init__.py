@@ -1,0 +1,91 @@
+"""The weblog: jinja2 templates from weblog_templates/, matplotlib PNGs, relative links only."""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ..context import Context
+from ..qa import colour
+from .plots import stage_plots
+
+
+def templates_dir() -> str:
+    """Installed package data first (pipeline/weblog_templates), then the source tree."""
+    try:
+        from importlib.resources import files
+        p = str(files("pipeline.weblog_templates"))
+        if os.path.exists(os.path.join(p, "base.html")):
+            return p
+    except (ModuleNotFoundError, TypeError):
+        pass
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(here, "weblog_templates")
+
+
+def _fmt_time(t: float) -> str:
+    return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if t else ""
+
+
+def _mjd(t: float) -> str:
+    d = _dt.datetime(1858, 11, 17, tzinfo=_dt.timezone.utc) + _dt.timedelta(seconds=t)
+    return d.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def render(ctx: Context) -> str:
+    """Write OUTDIR/weblog/index.html and one page per stage result; return the index path."""
+    from ..stage import get_stage
+    out = os.path.join(ctx.outdir, "weblog")
+    os.makedirs(os.path.join(out, "stages"), exist_ok=True)
+    env = Environment(loader=FileSystemLoader(templates_dir()), autoescape=select_autoescape(["html"]))
+    shutil.copy(os.path.join(templates_dir(), "style.css"), os.path.join(out, "style.css"))
+    rows = []
+    for n, r in enumerate(ctx.results, start=1):
+        vals = [q["value"] for q in r.qa]
+        score = min(vals) if vals else None
+        worst = min(r.qa, key=lambda q: q["value"]) if r.qa else {"short": r.error}
+        rows.append({"n": n, "stage": r.stage, "ms": r.ms, "seconds": r.seconds,
+                     "href": f"stages/{n:02d}_{r.stage}_{r.ms}.html", "colour": colour(score),
+                     "score_txt": f"{score:.2f}" if score is not None else "", "msg": worst["short"],
+                     "rec": r})
+    nav = [{"href": "index.html", "label": "index"}]
+    mses = [{"name": k, "s": v.summary,
+             "trange": f"{_mjd(v.summary['time_range'][0])} – {_mjd(v.summary['time_range'][1])} UTC"
+             if v.summary.get("time_range") else ""} for k, v in ctx.ms.items()]
+    idx = env.get_template("index.html").render(
+        ctx=ctx, root="", nav=nav, mses=mses, stages=rows, start=_fmt_time(ctx.started),
+        end=_fmt_time(ctx.finished), duration=f"{ctx.finished - ctx.started:.1f} s" if ctx.finished else "")
+    with open(os.path.join(out, "index.html"), "w") as fh:
+        fh.write(idx)
+    tpl = env.get_template("stage.html")
+    for row in rows:
+        r = row["rec"]
+        st = ctx.ms.get(r.ms)
+        try:
+            desc = get_stage(r.stage).description
+        except Exception:   # a stage no longer registered still renders
+            desc = ""
+        base = os.path.splitext(os.path.basename(row["href"]))[0]
+        plots = stage_plots(r, st, os.path.join(out, "stages"), base) if (r.ok and st) else []
+        rec = {**r.model_dump(), "n": row["n"],
+               "qa": [{**q, "colour": colour(q["value"])} for q in r.qa]}
+        html = tpl.render(ctx=ctx, root="../", nav=nav, r=rec, description=desc, plots=plots,
+                          fluxrows=_flux_rows(r, st) if r.stage == "fluxtransfer" and r.ok else [])
+        with open(os.path.join(out, row["href"]), "w") as fh:
+            fh.write(html)
+    return os.path.join(out, "index.html")
+
+
+def _flux_rows(r, st) -> list[dict]:
+    rows = []
+    intents = {f["name"]: ",".join(f["intents"]) for f in st.summary.get("fields", [])}
+    for f, res in r.summary.get("fluxes", {}).items():
+        for s, v in res["spws"].items():
+            rows.append({"field": f, "fid": res["field_id"], "intents": intents.get(f, ""), "spw": s,
+                         "freq": v["freq_hz"], "flux": v.get("flux_jy"), "err": v.get("error_jy"),
+                         "snr": v.get("snr"), "n": v.get("n"), "cat": v.get("catalogue_jy"),
+                         "ratio": v.get("ratio"), "spidx": res["fit"]["spidx"],
+                         "spidx_err": res["fit"]["spidx_err"]})
+    return rows

@@ -1,0 +1,80 @@
+"""QA scores in [0, 1] and the gfluxscale scoring functions (HEURISTICS_AND_QA.md).
+
+Colours: <= 0.33 red, <= 0.66 yellow, <= 0.9 blue, > 0.9 green.
+"""
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel
+
+
+class QAScore(BaseModel):
+    value: float
+    short: str
+    long: str = ""
+    metric: str = ""
+    metric_value: float | None = None
+    units: str = ""
+    ms: str = ""
+    field: str = ""
+    spw: str = ""
+
+    @property
+    def colour(self) -> str:
+        return colour(self.value)
+
+
+def colour(v: float | None) -> str:
+    if v is None:
+        return "grey"
+    return "red" if v <= 0.33 else "yellow" if v <= 0.66 else "blue" if v <= 0.9 else "green"
+
+
+def snr_score(snr: float) -> float:
+    """1.0 at SNR >= 26.25, 0.9 at 20, 0.66 at 5, 0.33 at 2, 0 at <= 1 (linear between)."""
+    return float(np.interp(snr, [1, 2, 5, 20, 26.25], [0.0, 0.33, 0.66, 0.9, 1.0]))
+
+
+def completeness(ms: str, fluxes: dict, expected: list[tuple[str, str]]) -> QAScore:
+    got = [(f, s) for f, s in expected
+           if (fluxes.get(f, {}).get("spws", {}).get(s, {}).get("flux_jy") or 0) > 0
+           and (fluxes[f]["spws"][s].get("error_jy") or 0) > 0]
+    missing = sorted(set(expected) - set(got))
+    v = len(got) / len(expected) if expected else 0.0
+    msg = f"{len(got)}/{len(expected)} transfer field/spw fluxes derived"
+    return QAScore(value=v, short=msg, long=msg + (f"; missing: {', '.join(f'{f} spw {s}' for f, s in missing)}"
+                                                  if missing else ""),
+                   metric="completeness", metric_value=v, ms=ms)
+
+
+def snr_qa(ms: str, fluxes: dict) -> QAScore:
+    worst = None
+    for f, r in fluxes.items():
+        for s, v in r["spws"].items():
+            if v.get("snr") and (worst is None or v["snr"] < worst[2]):
+                worst = (f, s, v["snr"])
+    if worst is None:
+        return QAScore(value=0.0, short="no derived fluxes", metric="snr", ms=ms)
+    f, s, snr = worst
+    return QAScore(value=snr_score(snr), short=f"lowest flux SNR {snr:.1f} ({f} spw {s})",
+                   long=f"Minimum over fields and spws of the derived-flux SNR is {snr:.1f}, for "
+                        f"{f} spw {s} (ALMA scores the mean, which hides one bad spw).",
+                   metric="snr", metric_value=snr, ms=ms, field=f, spw=s)
+
+
+def spectral_consistency(ms: str, fluxes: dict) -> list[QAScore]:
+    out = []
+    for f, r in fluxes.items():
+        spws = {s: v for s, v in r["spws"].items() if v.get("catalogue_jy") and v.get("flux_jy")}
+        if len(spws) < 2:
+            continue
+        ref = max(spws, key=lambda s: spws[s].get("snr") or 0)
+        rr = spws[ref]["flux_jy"] / spws[ref]["catalogue_jy"]
+        k = {s: (v["flux_jy"] / v["catalogue_jy"]) / rr for s, v in spws.items()}
+        worst = max(k, key=lambda s: abs(1 - k[s]))
+        q = abs(1 - k[worst])
+        v = 1.0 if q < 0.1 else 0.75 if q < 0.2 else 0.5
+        out.append(QAScore(value=v, short=f"{f}: spectral shape vs catalogue deviates {100 * q:.1f} %",
+                           long=f"K = (derived/catalogue) / that ratio in spw {ref}; worst spw {worst}",
+                           metric="spectral_consistency", metric_value=q, ms=ms, field=f, spw=worst))
+    return out

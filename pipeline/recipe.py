@@ -1,0 +1,152 @@
+"""Recipes: YAML lists of stages with parameters, run over one or more MSes.
+
+A recipe file: `stages: [ {stage_name: {param: value}}, ... ]`. `--set stage.param=value`
+overrides are parsed as YAML scalars/lists and validated against the stage's Inputs.
+Each MS runs all stages in order in its own process when parallel > 1 (results identical to
+a serial run); the Context is saved to OUTDIR/context.json after every stage, and `resume`
+skips the stages an MS has already completed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import yaml
+
+from . import __version__
+from .context import Context, MSState, StageRecord
+from .errors import InputsError, PipelineError
+from .ms import read_metadata
+from .qa import QAScore
+from .stage import get_stage, make_inputs
+
+log = logging.getLogger(__name__)
+
+
+def recipe_path(name: str) -> str:
+    if os.path.exists(name):
+        return name
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in (os.path.join(here, "recipes"), os.path.join(os.path.dirname(here), "recipes")):
+        p = os.path.join(d, name if name.endswith(".yaml") else name + ".yaml")
+        if os.path.exists(p):
+            return p
+    raise InputsError(f"recipe '{name}' not found; give a YAML path or a built-in name (gfluxscale)")
+
+
+def load_recipe(name: str, overrides: list[str] | None = None) -> list[tuple[str, dict, set]]:
+    """-> [(stage, params, user-set names)], validated (unknown stage or parameter: error)."""
+    path = recipe_path(name)
+    with open(path) as fh:
+        doc = yaml.safe_load(fh) or {}
+    if not isinstance(doc.get("stages"), list):
+        raise InputsError(f"{path}: a recipe needs a 'stages:' list")
+    steps = []
+    for item in doc["stages"]:
+        (sname, params), = (item.items() if isinstance(item, dict) else [(item, {})])
+        stage = get_stage(sname)
+        params = dict(params or {})
+        make_inputs(stage, params)
+        steps.append((sname, params, set(params)))
+    for ov in overrides or []:
+        key, sep, val = ov.partition("=")
+        sname, dot, pname = key.partition(".")
+        if not sep or not dot:
+            raise InputsError(f"override '{ov}' must look like stage.param=value")
+        hits = [s for s in steps if s[0] == sname]
+        if not hits:
+            raise InputsError(f"override '{ov}': stage '{sname}' is not in the recipe; stages: "
+                              f"{', '.join(s[0] for s in steps)}")
+        for _, params, user in hits:
+            params[pname] = yaml.safe_load(val) if val != "" else ""
+            user.add(pname)
+            make_inputs(get_stage(sname), params)
+    return steps
+
+
+def run_ms(ms_path: str, steps, outdir: str, resume: bool, context: Context) -> Context:
+    """Run all steps on one MS, saving the context after each stage."""
+    name = os.path.basename(os.path.abspath(ms_path).rstrip("/"))
+    if name not in context.ms:
+        md = read_metadata(ms_path)
+        context.ms[name] = MSState(path=md.path, name=name, summary=md.summary())
+    done = context.completed(name) if resume else []
+    for i, (sname, params, user) in enumerate(steps):
+        if sname in done:
+            continue
+        stage = get_stage(sname)
+        inputs = make_inputs(stage, params)
+        t = time.perf_counter()
+        try:
+            res = stage.run(context, name, inputs, user)
+        except PipelineError as exc:
+            context.results.append(StageRecord(index=i, stage=sname, ms=name, ok=False, error=str(exc),
+                                               qa=[QAScore(value=0.0, short=f"{sname} failed: {exc}",
+                                                           ms=name).model_dump()],
+                                               seconds=time.perf_counter() - t))
+            context.save()
+            raise PipelineError(f"{name}: stage {i + 1} ({sname}) failed: {exc}") from None
+        res.merge_into(context, i, time.perf_counter() - t)
+        context.save()
+    return context
+
+
+def _run_one(args):
+    ms_path, steps, outdir, resume, ctx_json = args
+    ctx = Context.model_validate_json(ctx_json)
+    ctx.part = os.path.basename(ms_path.rstrip("/"))
+    try:
+        run_ms(ms_path, steps, outdir, resume, ctx)
+        return ctx.model_dump_json(), ""
+    except PipelineError as exc:
+        return ctx.model_dump_json(), str(exc)
+
+
+def run_recipe(recipe: str, mses: list[str], outdir: str = "fluxpipe_out", overrides=None,
+               resume: bool = False, parallel: int = 1, weblog: bool = True) -> Context:
+    """Run `recipe` over `mses`; write OUTDIR/context.json, fluxes.json and (weblog) the weblog."""
+    steps = load_recipe(recipe, overrides)
+    for ms in mses:
+        read_metadata(ms)   # fail early, before any stage runs, on a path that is not an MS
+    os.makedirs(outdir, exist_ok=True)
+    outdir = os.path.abspath(outdir)
+    if resume and os.path.exists(os.path.join(outdir, "context.json")):
+        ctx = Context.load(outdir)
+    else:
+        ctx = Context(outdir=outdir, recipe=recipe, version=__version__,
+                      command=" ".join(sys.argv), started=time.time())
+    errors = []
+    if parallel > 1 and len(mses) > 1:
+        base = ctx.model_dump_json()
+        with ProcessPoolExecutor(max_workers=parallel) as pool:
+            outs = list(pool.map(_run_one, [(m, steps, outdir, resume, base) for m in mses]))
+        for js, err in outs:
+            part = Context.model_validate_json(js)
+            if os.path.exists(part.path):
+                os.remove(part.path)
+            ctx.ms.update(part.ms)
+            ctx.results += [r for r in part.results if r not in ctx.results]
+            if err:
+                errors.append(err)
+    else:
+        for m in mses:
+            try:
+                run_ms(m, steps, outdir, resume, ctx)
+            except PipelineError as exc:
+                errors.append(str(exc))
+                break
+    ctx.results.sort(key=lambda r: (list(ctx.ms).index(r.ms) if r.ms in ctx.ms else 0, r.index))
+    ctx.finished = time.time()
+    ctx.save()
+    import json
+    with open(os.path.join(outdir, "fluxes.json"), "w") as fh:
+        json.dump(ctx.fluxes_json(), fh, indent=1)
+    if weblog:
+        from .weblog import render
+        render(ctx)
+    if errors:
+        raise PipelineError("; ".join(errors) + f" (earlier results kept in {outdir}; fix and rerun with --resume)")
+    return ctx

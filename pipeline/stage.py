@@ -1,0 +1,100 @@
+"""Stage protocol and registry. A stage = an Inputs model + run(context, ms, inputs) -> Results.
+
+Inputs (pydantic): one declaration per parameter (type, default, bounds, description). Unknown
+keys are errors that name the valid ones. `None` defaults mean "decided per MS by a heuristic";
+the Results record which values were defaults, heuristic or set by the user.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .context import Context, StageRecord
+from .errors import InputsError, valid_list
+from .qa import QAScore
+
+
+class Inputs(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Results(BaseModel):
+    stage: str
+    ms: str
+    summary: dict = {}
+    qa: list[QAScore] = []
+    inputs: dict = {}
+    updates: dict = {}   # MSState fields to set
+
+    def merge_into(self, context: Context, index: int, seconds: float) -> None:
+        st = context.ms[self.ms]
+        for k, v in self.updates.items():
+            setattr(st, k, v)
+        context.results.append(StageRecord(index=index, stage=self.stage, ms=self.ms, ok=True,
+                                           inputs=self.inputs, summary=self.summary,
+                                           qa=[q.model_dump() for q in self.qa], seconds=seconds))
+
+
+class Stage:
+    name: str = ""
+    Inputs: type[Inputs] = Inputs
+    description: str = ""
+
+    def run(self, context: Context, ms: str, inputs: Inputs, user: set[str]) -> Results:  # pragma: no cover
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, Stage] = {}
+
+
+def register(cls: type[Stage]) -> type[Stage]:
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+def get_stage(name: str) -> Stage:
+    from . import stages  # noqa: F401  (registers the stages)
+    if name not in REGISTRY:
+        raise InputsError(f"unknown stage '{name}'; valid stages: {valid_list(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def make_inputs(stage: Stage, params: dict) -> Inputs:
+    valid = list(stage.Inputs.model_fields)
+    bad = [k for k in params if k not in valid]
+    if bad:
+        raise InputsError(f"stage {stage.name} has no parameter '{bad[0]}'; valid: {valid_list(valid)}")
+    try:
+        return stage.Inputs(**params)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        raise InputsError(f"{stage.name}.{'.'.join(map(str, e['loc']))}: {e['msg']} "
+                          f"(got {e.get('input')!r})") from None
+
+
+def record_inputs(inputs: Inputs, user: set[str], resolved: dict[str, Any]) -> dict:
+    """name -> {value, source}: 'user' wins; else 'heuristic' when decided per MS, else 'default'."""
+    out = {}
+    for k in type(inputs).model_fields:
+        v = getattr(inputs, k)
+        if k in user:
+            out[k] = {"value": v, "source": "user"}
+        elif k in resolved:
+            out[k] = {"value": resolved[k], "source": "heuristic"}
+        else:
+            out[k] = {"value": v, "source": "default"}
+    return out
+
+
+def describe(stage: Stage) -> list[tuple[str, str, str, str]]:
+    """(name, type, default, description) rows for `fluxpipe inputs STAGE` and the weblog."""
+    rows = []
+    for k, f in stage.Inputs.model_fields.items():
+        t = getattr(f.annotation, "__name__", str(f.annotation)).replace("typing.", "")
+        bounds = ", ".join(repr(m) for m in f.metadata)
+        rows.append((k, t + (f" ({bounds})" if bounds else ""), repr(f.default), f.description or ""))
+    return rows
+
+
+StageFn = Callable[..., Results]
