@@ -51,4 +51,7 @@ def power_law(freq_hz: np.ndarray, s0: float, reffreq_hz: float, spix) -> np.nda
     """S0 (nu/nu0)^alpha, or with a list [a, b, ...]: log10 S = log10 S0 + a x + b x^2 ..., x = log10(nu/nu0)."""
     x = np.log10(np.asarray(freq_hz, float) / reffreq_hz)
     coefs = [spix] if np.isscalar(spix) else list(spix)
-    return s0 * 10 ** sum(c * x ** (i + 1) for i, c in enumerate(coefs))
+    logs = np.zeros_like(x)
+    for i, c in enumerate(coefs):
+        logs += c * x ** (i + 1)
+    return s0 * 10 ** logs
