@@ -62,3 +62,12 @@ def ngc5921_model(ngc5921_pristine, tmp_path_factory):
         return (10 ** sum(c * x ** i for i, c in enumerate(coef)))[:, None]
     write_model(md, select(md, field="0"), pb)
     return ms
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The demo's output (simulated band-3 MS, gfluxscale recipe, weblog)."""
+    from pipeline.demo import run_demo
+    d = tmp_path_factory.mktemp("demo")
+    assert run_demo(str(d)) == 0
+    return d / "run"

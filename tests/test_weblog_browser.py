@@ -1,0 +1,130 @@
+"""The demo weblog in a real browser (Debian's headless Chromium driven by Playwright)."""
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import threading
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    assert os.path.exists(CHROMIUM), "Debian's chromium is required (the README's test command installs it)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def http_root(demo_run):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(demo_run / "weblog"))
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/"
+    srv.shutdown()
+
+
+def crawl(browser, start: str, check_link) -> dict:
+    """Open every page reachable from `start`; assert no console errors, images loaded."""
+    page = browser.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    seen, todo, pages = set(), [start], {}
+    while todo:
+        url = todo.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        resp = page.goto(url)
+        assert resp is None or resp.ok, url
+        imgs = page.eval_on_selector_all("img", "els => els.map(e => [e.src, e.complete && e.naturalWidth, e.alt])")
+        for src, width, alt in imgs:
+            assert width and width > 0, f"image not loaded: {src} on {url}"
+            assert alt, f"image without alt text: {src}"
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+        for h in hrefs:
+            assert not urlparse(h).scheme, f"non-relative link {h} on {url}"
+            target = urljoin(url, h)
+            check_link(target)
+            if target.endswith(".html"):
+                todo.append(target)
+        pages[url] = page.content()
+    assert errors == [], errors
+    page.close()
+    return pages
+
+
+def test_weblog_from_file_url(browser, demo_run):
+    start = (demo_run / "weblog" / "index.html").as_uri()
+
+    def exists(u):
+        assert os.path.exists(urlparse(u).path), f"broken link {u}"
+    pages = crawl(browser, start, exists)
+    stage_pages = [u for u in pages if "/stages/" in u]
+    assert len(stage_pages) == 7
+    assert any("fluxtransfer" in u for u in stage_pages)
+    # the flux table equals fluxes.json
+    fluxes = json.load(open(demo_run / "fluxes.json"))["demo_band3.ms"]
+    page = browser.new_page()
+    url = next(u for u in stage_pages if "fluxtransfer" in u)
+    page.goto(url)
+    rows = page.eval_on_selector_all("tr.flux", "els => els.map(e => [e.dataset.field, e.dataset.spw, "
+                                     "e.querySelector('.flux-value').textContent, e.querySelector('.flux-error').textContent])")
+    assert len(rows) == 12
+    for field, spw, val, err in rows:
+        want = fluxes[field]["spws"][spw]
+        assert float(val) == pytest.approx(want["flux_jy"], abs=5e-7)
+        assert float(err) == pytest.approx(want["error_jy"], abs=5e-7)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, "weblog_fluxtransfer.png"), full_page=True)
+    page.goto(start)
+    page.screenshot(path=os.path.join(ARTIFACTS, "weblog_index.png"), full_page=True)
+    # QA colours on the index
+    cells = page.eval_on_selector_all("td[class*='qa-']", "els => els.map(e => e.className)")
+    assert len(cells) == 7 and all(re.search("qa-(green|blue|yellow|red)", c) for c in cells)
+    page.close()
+
+
+def test_weblog_from_http_server(browser, http_root):
+    import urllib.request
+
+    def ok(u):
+        with urllib.request.urlopen(u) as r:
+            assert r.status == 200, u
+    pages = crawl(browser, http_root + "index.html", ok)
+    assert len(pages) == 8
+
+
+def test_failed_stage_page_renders(browser, tmp_path):
+    from pipeline import run_recipe
+    from pipeline.errors import PipelineError
+    from pipeline.simulate import simulate
+    ms = str(tmp_path / "f.ms")
+    simulate(ms, "small", seed=4)
+    with pytest.raises(PipelineError):
+        run_recipe("gfluxscale", [ms], str(tmp_path / "out"), ["fluxtransfer.transfer=NoSuchField"])
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    stages = sorted(os.listdir(tmp_path / "out" / "weblog" / "stages"))
+    failed = [s for s in stages if "fluxtransfer" in s and s.endswith(".html")]
+    assert failed
+    page.goto((tmp_path / "out" / "weblog" / "stages" / failed[0]).as_uri())
+    assert "This stage failed" in page.content() and "NoSuchField" in page.content()
+    page.goto((tmp_path / "out" / "weblog" / "index.html").as_uri())
+    assert "qa-red" in page.content()
+    assert errors == []
+    page.close()
