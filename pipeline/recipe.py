@@ -67,14 +67,26 @@ def load_recipe(name: str, overrides: list[str] | None = None) -> list[tuple[str
     return steps
 
 
-def run_ms(ms_path: str, steps, outdir: str, resume: bool, context: Context) -> Context:
+def _progress():
+    """A rich progress bar on an interactive terminal (and not with -q); else None."""
+    if not sys.stderr.isatty() or logging.getLogger("fluxpipe").getEffectiveLevel() > logging.INFO:
+        return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), transient=True)
+
+
+def run_ms(ms_path: str, steps, outdir: str, resume: bool, context: Context, progress=None) -> Context:
     """Run all steps on one MS, saving the context after each stage."""
     name = os.path.basename(os.path.abspath(ms_path).rstrip("/"))
     if name not in context.ms:
         md = read_metadata(ms_path)
         context.ms[name] = MSState(path=md.path, name=name, summary=md.summary())
     done = context.completed(name) if resume else []
+    task = progress.add_task(name, total=len(steps)) if progress else None
     for i, (sname, params, user) in enumerate(steps):
+        if task is not None:
+            progress.update(task, completed=i, description=f"{name}: {sname}")
         if sname in done:
             continue
         stage = get_stage(sname)
@@ -91,6 +103,9 @@ def run_ms(ms_path: str, steps, outdir: str, resume: bool, context: Context) -> 
             raise PipelineError(f"{name}: stage {i + 1} ({sname}) failed: {exc}") from None
         res.merge_into(context, i, time.perf_counter() - t)
         context.save()
+        log.info("%s: %s done in %.2f s", name, sname, time.perf_counter() - t)
+    if task is not None:
+        progress.update(task, completed=len(steps))
     return context
 
 
@@ -132,12 +147,19 @@ def run_recipe(recipe: str, mses: list[str], outdir: str = "fluxpipe_out", overr
             if err:
                 errors.append(err)
     else:
-        for m in mses:
-            try:
-                run_ms(m, steps, outdir, resume, ctx)
-            except PipelineError as exc:
-                errors.append(str(exc))
-                break
+        progress = _progress()
+        if progress:
+            progress.start()
+        try:
+            for m in mses:
+                try:
+                    run_ms(m, steps, outdir, resume, ctx, progress)
+                except PipelineError as exc:
+                    errors.append(str(exc))
+                    break
+        finally:
+            if progress:
+                progress.stop()
     ctx.results.sort(key=lambda r: (list(ctx.ms).index(r.ms) if r.ms in ctx.ms else 0, r.index))
     ctx.finished = time.time()
     ctx.save()

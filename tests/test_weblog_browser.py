@@ -128,3 +128,17 @@ def test_failed_stage_page_renders(browser, tmp_path):
     assert "qa-red" in page.content()
     assert errors == []
     page.close()
+
+
+def test_weblog_command_rerenders(demo_run, tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "copy"
+    shutil.copytree(demo_run, out, ignore=shutil.ignore_patterns("weblog"))
+    ctx = json.load(open(out / "context.json"))
+    ctx["outdir"] = str(out)
+    json.dump(ctx, open(out / "context.json", "w"))
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "weblog", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    html = open(out / "weblog" / "index.html").read()
+    assert "fluxtransfer" in html and len(os.listdir(out / "weblog" / "stages")) > 7
