@@ -14,7 +14,7 @@ from heuristics import outliers, resolved, standards
 from heuristics.fluxscale import gain_amplitudes
 from .caltable import CalTable, read_caltable, write_caltable
 from .errors import PipelineError
-from .fluxcsv import FluxRow, read_flux_csv
+from .fluxcsv import read_flux_csv
 from .gaincal import gaincal
 from .ms import read_metadata, select, write_model
 from .ms.metadata import MSMetadata
@@ -284,7 +284,7 @@ def run_chain(ms: str, outdir: str, ref_field: str | None = None, fluxcsv: str |
     fluxes, casa = fluxtransfer(md, base + ".ampsolve.tbl", ref_field, transfer, fitorder=fitorder,
                                 catalogue=cat)
     from .fluxscale import write_scaled
-    write_scaled(casa.pop("_table"), md, base + ".fluxscaled.tbl", casa.pop("_mgratio"), False, [])
+    write_scaled(casa.pop("_table"), md, base + ".fluxscaled.tbl", casa.pop("_mgratio"), False)
     derived = derived_fluxes(md, transfer, [base + ".phaseup.tbl", base + ".fluxscaled.tbl"])
     for name, per in derived.items():
         fluxes[name]["derived"] = per

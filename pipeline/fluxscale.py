@@ -157,8 +157,8 @@ def listfile_lines(d: dict, fitorder: int) -> list[str]:
     return lines
 
 
-def write_scaled(ct: CalTable, md: MSMetadata, fluxtable: str, mgratio: dict, incremental: bool,
-                 ref: list[int]) -> None:
+def write_scaled(ct: CalTable, md: MSMetadata, fluxtable: str, mgratio: dict,
+                 incremental: bool) -> None:
     if not incremental:
         cp = ct.cparam.copy()
         for (f, s), r in mgratio.items():
@@ -211,8 +211,7 @@ def fluxscale(vis: str, caltable: str, fluxtable: str = "", reference="", transf
     if fluxtable:
         if append:
             raise PipelineError("append=True is not supported; write a new fluxtable")
-        ref = _field_ids(reference, ct.field_names or [f.name for f in md.fields], "reference")
-        write_scaled(ct, md, fluxtable, mgr, incremental, ref)
+        write_scaled(ct, md, fluxtable, mgr, incremental)
     if listfile:
         with open(listfile, "w") as fh:
             fh.write("\n".join(listfile_lines(d, fitorder)) + "\n")

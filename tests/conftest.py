@@ -8,13 +8,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NGC5921_TGZ = os.path.join(HERE, "data", "ngc5921.ms.tgz")
 
 
+def extract(tgz: str, tmp_path_factory, name: str):
+    d = tmp_path_factory.mktemp(name)
+    with tarfile.open(tgz) as tf:
+        tf.extractall(d, filter="data")
+    return d
+
+
 @pytest.fixture(scope="session")
 def ngc5921_pristine(tmp_path_factory):
     """The real VLA NGC5921 MS, extracted once per session. Do not modify: copy it."""
-    d = tmp_path_factory.mktemp("ngc5921")
-    with tarfile.open(NGC5921_TGZ) as tf:
-        tf.extractall(d, filter="data")
-    return str(d / "ngc5921.ms")
+    return str(extract(NGC5921_TGZ, tmp_path_factory, "ngc5921") / "ngc5921.ms")
 
 
 @pytest.fixture
@@ -40,10 +44,7 @@ CASA_REF_TGZ = os.path.join(HERE, "data", "casa_reference.tgz")
 @pytest.fixture(scope="session")
 def casa_ref(tmp_path_factory):
     """CASA 6.7 reference outputs (see casa_reference/README.md inside the archive)."""
-    d = tmp_path_factory.mktemp("casaref")
-    with tarfile.open(CASA_REF_TGZ) as tf:
-        tf.extractall(d, filter="data")
-    return str(d / "casa_reference")
+    return str(extract(CASA_REF_TGZ, tmp_path_factory, "casaref") / "casa_reference")
 
 
 @pytest.fixture(scope="session")

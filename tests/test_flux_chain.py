@@ -1,5 +1,4 @@
 """End to end: setmodel -> resolvedcal -> phaseup -> ampsolve -> ampflag -> fluxtransfer -> writeback."""
-import os
 
 import numpy as np
 import pytest

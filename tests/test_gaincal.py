@@ -6,7 +6,7 @@ import pytest
 from casacore.tables import table
 
 from pipeline.caltable import read_caltable
-from pipeline.errors import InputsError, NoDataError, PipelineError
+from pipeline.errors import InputsError, NoDataError
 from pipeline.gaincal import gaincal, parse_solint
 from pipeline.simulate import gains_at, source_flux
 

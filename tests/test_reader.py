@@ -1,6 +1,5 @@
 """Chunked reading: each selected row exactly once, bounded chunk memory, correct content."""
 import numpy as np
-import pytest
 from casacore.tables import table
 
 from pipeline.ms import iter_chunks, read_metadata, select, selected_rows

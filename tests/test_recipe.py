@@ -64,7 +64,7 @@ def test_defaults_overrides_and_resume(two_ms, tmp_path):
     sm = next(r for r in ok if r.stage == "setmodel")
     assert sm.inputs["reference"]["source"] == "heuristic" and sm.inputs["reference"]["value"] == "J0423-0120"
     # a fresh serial run gives the same numbers as the resumed one
-    fresh = run_recipe("gfluxscale", [ms], str(tmp_path / "f"), weblog=False)
+    run_recipe("gfluxscale", [ms], str(tmp_path / "f"), weblog=False)
     a = json.load(open(os.path.join(out, "fluxes.json")))
     b = json.load(open(os.path.join(str(tmp_path / "f"), "fluxes.json")))
     assert a == b

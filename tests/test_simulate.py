@@ -29,7 +29,6 @@ def test_round_trip_within_noise(small_sim):
     for field in ("J0423-0120", "J0530+1331"):
         for spw in (0, 1):
             res, sig = residuals(md, truth, field, spw)
-            n = res.size
             z = np.concatenate([res.real / sig, res.imag / sig])
             # unit-variance normal residuals: std within 5 sigma of its sampling error, mean ~ 0
             assert abs(z.std() - 1) < 5 / np.sqrt(2 * z.size), (field, spw)
@@ -64,7 +63,7 @@ def test_faults(tmp_path):
     a1, a2, flag = t.getcol("ANTENNA1"), t.getcol("ANTENNA2"), t.getcol("FLAG")
     on2 = (a1 == 2) | (a2 == 2)
     assert flag[on2].all() and not flag[~on2].any()
-    data, scan, fid = t.getcol("DATA"), t.getcol("SCAN_NUMBER"), t.getcol("FIELD_ID")
+    data, scan = t.getcol("DATA"), t.getcol("SCAN_NUMBER")
     sigma = truth["noise_sigma_per_spw"][0]
     on5 = ((a1 == 5) | (a2 == 5)) & ~on2
     # the dead polarisation (YY of antenna 5) holds noise only: rms ~ sqrt(2) sigma

@@ -1,6 +1,5 @@
 """heuristics.solve on synthetic baseline data with a known truth."""
 import numpy as np
-import pytest
 
 from heuristics.solve import apply_mode, solve_gains
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import MSError
 from .metadata import MSMetadata, read_metadata
 from .select import Selection
-from .reader import DEFAULT_MAX_BYTES, selected_rows, _split_at_times, _read_rows
+from .reader import DEFAULT_MAX_BYTES, group_blocks, selected_rows, _read_rows
 
 ModelFn = Callable[[int, int, np.ndarray, np.ndarray], np.ndarray]
 
@@ -65,26 +65,14 @@ def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = DEFAULT_MAX_BY
             md.columns.add("MODEL_DATA")
         if rows.size == 0:
             return 0
-        keys = {c: v for c, v in key_cols.items()}
-        order = np.lexsort((rows, keys["TIME"], keys["SCAN_NUMBER"], keys["DATA_DESC_ID"],
-                            keys["FIELD_ID"]))
-        rows = rows[order]
-        k = {c: v[order] for c, v in keys.items()}
-        grp = np.flatnonzero((np.diff(k["FIELD_ID"]) != 0) | (np.diff(k["DATA_DESC_ID"]) != 0)
-                             | (np.diff(k["SCAN_NUMBER"]) != 0)) + 1
-        for g in np.split(np.arange(len(rows)), grp):
-            dd = int(k["DATA_DESC_ID"][g[0]])
+        for fid, dd, _, r, _ in group_blocks(md, rows, key_cols, 8, max_bytes):
             spw = md.spws[md.datadescs[dd].spw_id]
             ncorr = len(md.corr_types[md.datadescs[dd].pol_id])
-            cap = max(1, max_bytes // (spw.nchan * ncorr * 8))
-            for piece in _split_at_times(g, k["TIME"], cap):
-                r = np.sort(rows[piece])
-                uvw = _read_rows(tb, "UVW", r, None, 1)
-                val = np.asarray(fn(int(k["FIELD_ID"][g[0]]), spw.id, spw.chan_freq, uvw))
-                out = np.empty((len(r), spw.nchan, ncorr), np.complex64)
-                out[...] = val
-                _put_rows(tb, "MODEL_DATA", r, out)
-                written += len(r)
+            uvw = _read_rows(tb, "UVW", r, None, 1)
+            out = np.empty((len(r), spw.nchan, ncorr), np.complex64)
+            out[...] = np.asarray(fn(fid, spw.id, spw.chan_freq, uvw))
+            _put_rows(tb, "MODEL_DATA", r, out)
+            written += len(r)
         tb.flush()
     finally:
         tb.close()

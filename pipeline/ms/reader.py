@@ -117,6 +117,30 @@ def _read_rows(tb, col: str, rows: np.ndarray, chans: np.ndarray | None, nchan: 
     return arr
 
 
+def group_blocks(md: MSMetadata, rows: np.ndarray, keys: dict, bytes_per_chan_corr: int,
+                 max_bytes: int, channels=None):
+    """Split selected rows into blocks of one field, data description and scan, each cut at
+    integration boundaries to at most max_bytes. Yields (field_id, ddid, scan, rows, times)
+    with rows ascending. channels(spw_id) -> selected channel indices or None (all)."""
+    order = np.lexsort((rows, keys["TIME"], keys["SCAN_NUMBER"], keys["DATA_DESC_ID"],
+                        keys["FIELD_ID"]))
+    rows = rows[order]
+    k = {c: v[order] for c, v in keys.items()}
+    grp = np.flatnonzero((np.diff(k["FIELD_ID"]) != 0) | (np.diff(k["DATA_DESC_ID"]) != 0)
+                         | (np.diff(k["SCAN_NUMBER"]) != 0)) + 1
+    for g in np.split(np.arange(len(rows)), grp):
+        ddid = int(k["DATA_DESC_ID"][g[0]])
+        spw = md.spws[md.datadescs[ddid].spw_id]
+        ncorr = len(md.corr_types[md.datadescs[ddid].pol_id])
+        chans = channels(spw.id) if channels else None
+        nch = spw.nchan if chans is None else len(chans)
+        cap = max(1, max_bytes // (nch * ncorr * bytes_per_chan_corr))
+        for piece in _split_at_times(g, k["TIME"], cap):
+            piece = piece[np.argsort(rows[piece], kind="stable")]
+            yield (int(k["FIELD_ID"][g[0]]), ddid, int(k["SCAN_NUMBER"][g[0]]), rows[piece],
+                   k["TIME"][piece])
+
+
 def iter_chunks(ms, sel: Selection | None = None, column: str = "DATA",
                 max_bytes: int = DEFAULT_MAX_BYTES, with_model: bool = False,
                 by_time: bool = True) -> Iterator[Chunk]:
@@ -138,26 +162,12 @@ def iter_chunks(ms, sel: Selection | None = None, column: str = "DATA",
         rows, keys = selected_rows(md, sel, tb, with_keys=True)
         if rows.size == 0:
             return
-        order = np.lexsort((rows, keys["TIME"], keys["SCAN_NUMBER"], keys["DATA_DESC_ID"],
-                            keys["FIELD_ID"]))
-        rows = rows[order]
-        k = {c: v[order] for c, v in keys.items()}
-        grp = np.flatnonzero((np.diff(k["FIELD_ID"]) != 0) | (np.diff(k["DATA_DESC_ID"]) != 0)
-                             | (np.diff(k["SCAN_NUMBER"]) != 0)) + 1
         has_ws = "WEIGHT_SPECTRUM" in md.columns and _ws_defined(tb)
-        for g in np.split(np.arange(len(rows)), grp):
-            ddid = int(k["DATA_DESC_ID"][g[0]])
-            spw = md.spws[md.datadescs[ddid].spw_id]
-            ncorr = len(md.corr_types[md.datadescs[ddid].pol_id])
-            chans = sel.channels(spw.id)
-            nch = spw.nchan if chans is None else len(chans)
-            per_row = nch * ncorr * (8 + 1 + 4 + (8 if with_model else 0))
-            cap = max(1, max_bytes // per_row)
-            for piece in _split_at_times(g, k["TIME"], cap):
-                piece = piece[np.argsort(rows[piece], kind="stable")]
-                yield _read_chunk(tb, md, sel, rows[piece], k["TIME"][piece], ddid,
-                                  int(k["FIELD_ID"][g[0]]), int(k["SCAN_NUMBER"][g[0]]), chans,
-                                  column, has_ws, with_model)
+        per = 8 + 1 + 4 + (8 if with_model else 0)   # data, flag, weight (and model) bytes
+        for fid, ddid, scan, r, times in group_blocks(md, rows, keys, per, max_bytes, sel.channels):
+            chans = sel.channels(md.datadescs[ddid].spw_id)
+            yield _read_chunk(tb, md, sel, r, times, ddid, fid, scan, chans, column, has_ws,
+                              with_model)
     finally:
         tb.close()
 

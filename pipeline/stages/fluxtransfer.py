@@ -45,7 +45,7 @@ class Fluxtransfer(Stage):
         fluxes, casa = fluxtransfer(md, amp[0].table, st.reference, tr, inputs.refspwmap,
                                     inputs.gainthreshold, inputs.antenna, inputs.fitorder, cat)
         scaled = table_path(context, ms, "fluxscaled")
-        write_scaled(casa.pop("_table"), md, scaled, casa.pop("_mgratio"), False, [])
+        write_scaled(casa.pop("_table"), md, scaled, casa.pop("_mgratio"), False)
         phase = [e.table for e in st.callibrary if e.stage == "phaseup"]
         present = [f for f in tr if f in fluxes]
         for name, per in derived_fluxes(md, present, phase + [scaled]).items():

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..context import CalEntry
-from ..flux import solve_split
 from ..gaincal import parse_solint
-from ..qa import QAScore
-from ..stage import Inputs, Results, Stage, record_inputs, register
-from .common import calibrators, md_of, ref_antennas, solver_model, table_path
+from ..stage import Inputs, Stage, register
+from .common import solve_stage
 
 
 class PhaseupInputs(Inputs):
@@ -26,17 +23,4 @@ class Phaseup(Stage):
 
     def run(self, context, ms, inputs, user):
         parse_solint(inputs.phaseupsolint)
-        md = md_of(context, ms)
-        st = context.ms[ms]
-        out = table_path(context, ms, self.name)
-        ct, _ = solve_split(md, out, calibrators(md), st.reference, ref_antennas(context, ms),
-                            solint=inputs.phaseupsolint, calmode="p", gaintype=inputs.gaintype,
-                            minsnr=inputs.minsnr, minblperant=inputs.minblperant,
-                            refant_order=st.refants, model=solver_model(context, ms, md))
-        frac = float(ct.flag.mean())
-        qa = [QAScore(value=max(0.0, 1 - frac), short=f"{100 * frac:.1f} % of phase solutions flagged",
-                      metric="flagged_fraction", metric_value=frac, ms=ms)]
-        lib = [e for e in st.callibrary if e.stage != self.name] + [CalEntry(table=out, stage=self.name, gainfield="nearest")]
-        return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
-                       summary={"table": out, "solutions": int(ct.flag.size), "flagged": int(ct.flag.sum())},
-                       updates={"callibrary": lib})
+        return solve_stage(self, context, ms, inputs, user, solint=inputs.phaseupsolint, calmode="p")
