@@ -16,7 +16,7 @@ from .caltable import CalTable, read_caltable, write_caltable
 from .errors import PipelineError
 from .fluxcsv import read_flux_csv
 from .gaincal import gaincal
-from .ms import read_metadata, select, write_model
+from .ms import select, write_model
 from .ms.metadata import MSMetadata
 
 C = 299792458.0
@@ -255,41 +255,23 @@ def run_chain(ms: str, outdir: str, ref_field: str | None = None, fluxcsv: str |
               refant: str = "", use_resolved: bool = True, amp_outlier_sigma: float = 50.0,
               minsnr: float = 2.0, minblperant: int = 4, fitorder: int = 1,
               disk_arcsec: float = 0.0, do_writeback: bool = True) -> dict:
-    """All steps on one MS with hifa_gfluxscale's defaults; returns a summary dict."""
-    md = read_metadata(ms)
+    """The gfluxscale recipe on one MS (no weblog) with a few common overrides; returns a
+    summary dict (reference, transfer, refant, resolved, flags, fluxes, model)."""
+    import yaml
+    from .recipe import run_recipe
+    stages = [{"setmodel": {"disk_arcsec": disk_arcsec, **({"reference": ref_field} if ref_field else {}),
+                            **({"reffile": os.path.abspath(fluxcsv)} if fluxcsv else {})}},
+              {"resolvedcal": {"refant": refant, **({} if use_resolved else {"hm_resolvedcals": "manual"})}},
+              {"phaseup": {"minsnr": minsnr, "minblperant": minblperant}},
+              {"ampsolve": {"minsnr": minsnr, "minblperant": minblperant}},
+              {"ampflag": {"amp_outlier_sigma": amp_outlier_sigma}},
+              {"fluxtransfer": {"fitorder": fitorder}}] + ([{"writeback": {}}] if do_writeback else [])
     os.makedirs(outdir, exist_ok=True)
-    cals = [f.name for f in md.fields if f.intents & set(CAL_INTENTS)]
-    if ref_field is None:
-        amp = md.fields_with_intent("AMPLITUDE")
-        if not amp:
-            raise PipelineError(f"{md.name} has no AMPLITUDE intent; name the reference field")
-        ref_field = amp[0].name
-    transfer = [f for f in cals if f != ref_field]
-    model = reference_model(md, ref_field, fluxcsv, disk_arcsec=disk_arcsec)
-    from .gaincal import ranked_refants
-    refs = ranked_refants(md, select(md, field=",".join(cals)), refant)
-    sel_ants = select_resolved_antennas(md, model, refs[0]) if use_resolved else {"antennas": []}
-    mfn = model_function(md, {ref_field: model})
-    base = os.path.join(outdir, md.name)
-    common = dict(refant_order=refs, minblperant=minblperant, minsnr=minsnr, model=mfn)
-    solve_split(md, base + ".phaseup.tbl", cals, ref_field, sel_ants["antennas"], solint="int",
-                calmode="p", gaintype="G", **common)
-    solve_split(md, base + ".ampsolve.tbl", cals, ref_field, sel_ants["antennas"], solint="inf",
-                calmode="a", gaintype="T", gaintable=[base + ".phaseup.tbl"], gainfield=["nearest"],
-                **common)
-    flags = flag_outliers(base + ".ampsolve.tbl", amp_outlier_sigma)
-    cat = {}
-    if fluxcsv and os.path.exists(fluxcsv):
-        cat = {(r.field, r.spw): r.I for r in read_flux_csv(fluxcsv) if r.ms in ("", md.name)}
-    fluxes, casa = fluxtransfer(md, base + ".ampsolve.tbl", ref_field, transfer, fitorder=fitorder,
-                                catalogue=cat)
-    from .fluxscale import write_scaled
-    write_scaled(casa.pop("_table"), md, base + ".fluxscaled.tbl", casa.pop("_mgratio"), False)
-    derived = derived_fluxes(md, transfer, [base + ".phaseup.tbl", base + ".fluxscaled.tbl"])
-    for name, per in derived.items():
-        fluxes[name]["derived"] = per
-    if do_writeback:
-        writeback(md, fluxes, model)
-    return {"ms": md.name, "reference": ref_field, "transfer": transfer, "refant": refs[0],
-            "resolved": sel_ants, "flags": flags, "fluxes": fluxes, "casa_dict": casa,
-            "model": model}
+    recipe = os.path.join(outdir, "chain.yaml")
+    with open(recipe, "w") as fh:
+        yaml.safe_dump({"stages": stages}, fh)
+    ctx = run_recipe(recipe, [ms], outdir, weblog=False)
+    st = next(iter(ctx.ms.values()))
+    return {"ms": st.name, "reference": st.reference, "transfer": st.transfer,
+            "refant": st.refants[0], "resolved": st.resolved, "flags": st.flags,
+            "fluxes": st.fluxes, "model": SourceModel(**st.reference_model)}
