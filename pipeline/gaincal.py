@@ -26,6 +26,7 @@ from .ms.metadata import MSMetadata
 from .ms.select import antenna_ids
 
 log = logging.getLogger(__name__)
+T_OFFSET = 4e9   # MJD seconds subtracted before weighted time sums, to keep their precision
 
 
 def parse_solint(solint: str | float) -> float | str:
@@ -95,6 +96,7 @@ class _Pending:
     sum_w: dict = field(default_factory=dict)
     sum_wt: dict = field(default_factory=dict)   # weighted time
     sum_ww: dict = field(default_factory=dict)
+    t_mean: dict = field(default_factory=dict)   # plain mean time, used when all weights are 0
     scan: dict = field(default_factory=dict)
 
 
@@ -180,7 +182,7 @@ def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "
         ub, slot = np.unique(bins, return_inverse=True)
         swr, sw = baseline_average(slot, ch.antenna1, ch.antenna2, R, w, len(ub), nant)
         rw = w.sum(axis=(1, 2))
-        st = np.bincount(slot, weights=rw * (ch.time - 4e9), minlength=len(ub))
+        st = np.bincount(slot, weights=rw * (ch.time - T_OFFSET), minlength=len(ub))
         sws = np.bincount(slot, weights=rw, minlength=len(ub))
         for k, b in enumerate(ub):
             sk = (ch.field_id, ch.spw_id, -1 if comb_scan else ch.scan, float(b))
@@ -193,7 +195,7 @@ def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "
                 pend.sum_wr[sk], pend.sum_w[sk] = swr[k], sw[k]
                 pend.sum_wt[sk], pend.sum_ww[sk] = st[k], sws[k]
                 pend.scan[sk] = ch.scan
-                pend.sum_wt.setdefault(("t", sk), float(ch.time[slot == k].mean()))
+                pend.t_mean[sk] = float(ch.time[slot == k].mean())
     if nread == 0:
         raise NoDataError(f"no data selected in {md.name} for field='{field}' spw='{spw}'"
                           f"{' intent=' + intent if intent else ''}; check the selection")
@@ -219,7 +221,7 @@ def _flush(pend: _Pending, out_rows: list, gaintype, calmode, refs, minblperant,
     sol = solve_gains(X, W, calmode, refs, minblperant, minsnr, tie_pols=gaintype == "T")
     for n, k in enumerate(keys):
         ww = pend.sum_ww[k]
-        t = pend.sum_wt[k] / ww + 4e9 if ww > 0 else pend.sum_wt[("t", k)]
+        t = pend.sum_wt[k] / ww + T_OFFSET if ww > 0 else pend.t_mean[k]
         out_rows.append({"time": t, "field": k[0], "spw": k[1], "scan": pend.scan[k],
                          "ref": int(sol.refant[n]), "gain": sol.gain[n], "err": sol.err[n],
                          "snr": sol.snr[n], "flag": sol.flag[n]})

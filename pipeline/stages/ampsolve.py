@@ -4,15 +4,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..gaincal import parse_solint
-from ..stage import Inputs, Stage, register
-from .common import solve_stage
+from ..stage import Stage, register
+from .common import SolveInputs, solve_stage
 
 
-class AmpsolveInputs(Inputs):
+class AmpsolveInputs(SolveInputs):
     solint: str = Field("inf", description="solution interval ('inf' = per scan)")
     gaintype: str = Field("T", pattern="^[GT]$", description="T: polarisations combined; G: per polarisation")
-    minsnr: float = Field(2.0, ge=0, description="flag solutions below this SNR")
-    minblperant: int = Field(4, ge=1, description="minimum unflagged baselines per antenna")
 
 
 @register

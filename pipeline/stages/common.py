@@ -3,9 +3,18 @@ from __future__ import annotations
 
 import os
 
+from pydantic import Field
+
 from ..context import CalEntry, Context
+from ..stage import Inputs
 from ..flux import CAL_INTENTS, SourceModel, model_function
 from ..ms import read_metadata
+
+
+class SolveInputs(Inputs):
+    """Parameters shared by the gain-solving stages (phaseup, ampsolve)."""
+    minsnr: float = Field(2.0, ge=0, description="flag solutions below this SNR")
+    minblperant: int = Field(4, ge=1, description="minimum unflagged baselines per antenna")
 
 
 def md_of(context: Context, ms: str):

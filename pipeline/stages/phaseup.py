@@ -4,15 +4,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..gaincal import parse_solint
-from ..stage import Inputs, Stage, register
-from .common import solve_stage
+from ..stage import Stage, register
+from .common import SolveInputs, solve_stage
 
 
-class PhaseupInputs(Inputs):
+class PhaseupInputs(SolveInputs):
     phaseupsolint: str = Field("int", description="solution interval: 'int', 'inf', '30s', '2min'")
     gaintype: str = Field("G", pattern="^[GT]$", description="G: per polarisation; T: combined")
-    minsnr: float = Field(2.0, ge=0, description="flag solutions below this SNR")
-    minblperant: int = Field(4, ge=1, description="minimum unflagged baselines per antenna")
 
 
 @register
