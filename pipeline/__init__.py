@@ -1,11 +1,9 @@
 """fluxpipe: flux-scale bootstrapping for radio interferometer calibrators, without CASA."""
 __version__ = "0.1.0"
 
-
-def fluxscale(*args, **kwargs):
-    """CASA's fluxscale (see pipeline.fluxscale.fluxscale)."""
-    from .fluxscale import fluxscale as _fs
-    return _fs(*args, **kwargs)
+# Bound eagerly: importing the submodule pipeline.fluxscale would otherwise replace a lazily
+# defined function of the same name by the module.
+from .fluxscale import fluxscale  # noqa: E402,F401
 
 
 def run_recipe(*args, **kwargs):

@@ -145,7 +145,7 @@ class Applier:
             prod = gi * np.conj(gj)
             okk = ok[tidx, chunk.antenna1][..., q1] & ok[tidx, chunk.antenna2][..., q2]
             nz = np.abs(prod) > 0
-            chunk.data = np.where(nz, chunk.data / np.where(nz, prod, 1), 0).astype(np.complex64)
-            chunk.weight = (chunk.weight * np.abs(prod) ** 2).astype(np.float32)
+            chunk.data = np.where(nz, chunk.data / np.where(nz, prod, 1), 0).astype(chunk.data.dtype)
+            chunk.weight = (chunk.weight * np.abs(prod) ** 2).astype(chunk.weight.dtype)
             bad = ~nz | (~okk if spec.calflag else False)
             chunk.flag = chunk.flag | np.broadcast_to(bad, chunk.flag.shape)

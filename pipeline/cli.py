@@ -55,14 +55,15 @@ def _cmd_run(args) -> int:
 def _print_fluxes(ctx) -> None:
     for ms, st in ctx.ms.items():
         for f, r in st.fluxes.items():
-            for s, v in r["spws"].items():
-                if v.get("flux_jy"):
-                    print(f"{ms} {f} spw {s}: {v['flux_jy']:.4f} +/- {v['error_jy']:.4f} Jy "
-                          f"(SNR {v['snr']:.0f}, N {v['n']})")
+            for s, v in r.spws.items():
+                if v.flux_jy:
+                    print(f"{ms} {f} spw {s}: {v.flux_jy:.4f} +/- {v.error_jy:.4f} Jy "
+                          f"(SNR {v.snr or 0:.0f}, N {v.n})")
 
 
 def _cmd_inputs(args) -> int:
-    from .stage import describe, get_stage
+    from .stage import describe
+    from .stages import get_stage
     st = get_stage(args.stage)
     print(f"{st.name}: {st.description}")
     for name, typ, default, desc in describe(st):

@@ -1,19 +1,87 @@
-"""The Context: what the MSes hold, the calibration state, the results. JSON after every stage."""
+"""The Context: what the MSes hold, the calibration state, the results. JSON after every stage.
+
+Everything here is typed (pydantic) plain data. Paths of outputs (caltables, the cube,
+artefacts) are relative to the output folder, so a run folder can be moved: `Context.load`
+takes the folder it was loaded from as its `outdir`.
+"""
 from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .skymodel import SourceModel
+
+Role = Literal["phase", "amplitude", "fluxscaled"]
+
 
 class CalEntry(BaseModel):
-    table: str
+    """A table in the calibration library, asked for by its role, not by the stage that made it."""
+    role: Role
+    table: str                      # relative to the output folder
     stage: str
     gainfield: str = ""
     interp: str = "linear"
     spwmap: list[int] = Field(default_factory=list)
+
+
+class ResolvedSelection(BaseModel):
+    """Antennas used for the reference field (empty: all)."""
+    antennas: list[int] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list)
+    cutoff_m: float | None = None
+    fell_back: bool = False
+    uvrange_m: list[float] = Field(default_factory=list)
+    reason: str = ""
+
+
+class SpwFlux(BaseModel):
+    freq_hz: float
+    flux_jy: float | None = None
+    error_jy: float | None = None
+    snr: float | None = None
+    n: int = 0
+    catalogue_jy: float | None = None
+    ratio: float | None = None
+    missing: bool = False
+
+
+class SpectralFitResult(BaseModel):
+    flux_jy: float
+    error_jy: float
+    reffreq_hz: float
+    spidx: float
+    spidx_err: float
+    spidx_poly: list[float] = Field(default_factory=lambda: [0.0])
+
+
+class DerivedFlux(BaseModel):
+    flux_jy: float
+    error_jy: float
+    n_rows: int
+
+
+class FieldFlux(BaseModel):
+    field_id: int
+    spws: dict[str, SpwFlux] = Field(default_factory=dict)
+    fit: SpectralFitResult
+    derived: dict[str, DerivedFlux] = Field(default_factory=dict)
+
+
+class CatalogueEntry(BaseModel):
+    field: str
+    spw: int
+    flux_jy: float
+
+
+class CubeRef(BaseModel):
+    folder: str                     # relative to the output folder
+    key: str
+    rows: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
 
 
 class MSState(BaseModel):
@@ -23,12 +91,22 @@ class MSState(BaseModel):
     refants: list[int] = Field(default_factory=list)
     reference: str = ""
     transfer: list[str] = Field(default_factory=list)
-    reference_model: dict = Field(default_factory=dict)
-    resolved: dict = Field(default_factory=dict)
+    reference_model: SourceModel | None = None
+    resolved: ResolvedSelection = Field(default_factory=ResolvedSelection)
     callibrary: list[CalEntry] = Field(default_factory=list)
     flags: list[dict] = Field(default_factory=list)
-    fluxes: dict = Field(default_factory=dict)
-    catalogue: dict = Field(default_factory=dict)   # "field|spw" -> Jy
+    fluxes: dict[str, FieldFlux] = Field(default_factory=dict)
+    catalogue: list[CatalogueEntry] = Field(default_factory=list)
+    cube: CubeRef | None = None
+    model_data: str = ""            # what MODEL_DATA holds after writeback
+
+    def calibration(self, role: Role) -> CalEntry | None:
+        """The library's table for `role` (the latest registered)."""
+        hits = [e for e in self.callibrary if e.role == role]
+        return hits[-1] if hits else None
+
+    def catalogue_flux(self, field: str, spw: int) -> float | None:
+        return next((c.flux_jy for c in self.catalogue if c.field == field and c.spw == spw), None)
 
 
 class StageRecord(BaseModel):
@@ -39,6 +117,7 @@ class StageRecord(BaseModel):
     inputs: dict = Field(default_factory=dict)      # name -> {"value", "source"}
     summary: dict = Field(default_factory=dict)
     qa: list[dict] = Field(default_factory=list)
+    artefacts: dict[str, str] = Field(default_factory=dict)   # name -> path relative to outdir
     error: str = ""
     seconds: float = 0.0
 
@@ -58,6 +137,10 @@ class Context(BaseModel):
     def path(self) -> str:
         return os.path.join(self.outdir, f"context.{self.part}.json" if self.part else "context.json")
 
+    def abspath(self, rel: str) -> str:
+        """An output path recorded relative to the output folder -> absolute."""
+        return rel if os.path.isabs(rel) else os.path.join(self.outdir, rel)
+
     def save(self) -> None:
         os.makedirs(self.outdir, exist_ok=True)
         tmp = self.path + ".tmp"
@@ -68,7 +151,9 @@ class Context(BaseModel):
     @classmethod
     def load(cls, outdir: str) -> "Context":
         with open(os.path.join(outdir, "context.json")) as fh:
-            return cls.model_validate(json.load(fh))
+            ctx = cls.model_validate(json.load(fh))
+        ctx.outdir = os.path.abspath(outdir)
+        return ctx
 
     def completed(self, ms: str) -> list[str]:
         return [r.stage for r in self.results if r.ms == ms and r.ok]
@@ -79,9 +164,20 @@ class Context(BaseModel):
         for name, st in self.ms.items():
             fields = {}
             if st.reference:
-                fields[st.reference] = {"role": "reference", "model": st.reference_model}
+                fields[st.reference] = {"role": "reference",
+                                        "model": st.reference_model.model_dump() if st.reference_model else {}}
             for f, r in st.fluxes.items():
-                fields[f] = {"role": "transfer", "spws": r.get("spws", {}), "fit": r.get("fit", {}),
-                             "derived": r.get("derived", {})}
+                d = r.model_dump()
+                fields[f] = {"role": "transfer", "spws": {s: _spw_json(v) for s, v in r.spws.items()},
+                             "fit": d["fit"], "derived": d["derived"]}
             out[name] = fields
         return out
+
+
+def _spw_json(v: SpwFlux) -> dict:
+    d = v.model_dump(exclude_none=True)
+    if v.missing:
+        d["flux_jy"] = None
+    else:
+        d.pop("missing")
+    return d

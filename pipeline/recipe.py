@@ -21,7 +21,8 @@ from .context import Context, MSState, StageRecord
 from .errors import InputsError, PipelineError
 from .ms import read_metadata
 from .qa import QAScore
-from .stage import get_stage, make_inputs
+from .stage import make_inputs
+from .stages import get_stage
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,10 @@ def _progress():
 
 
 def run_ms(ms_path: str, steps, outdir: str, resume: bool, context: Context, progress=None) -> Context:
-    """Run all steps on one MS, saving the context after each stage."""
+    """Run all steps on one MS: for each stage, inputs -> run -> Results -> merge -> save.
+
+    The first stage that needs the calibrator data triggers the one pass that builds the cube
+    (pipeline.stages.common.open_cube); every later stage, and a resumed run, reuses it."""
     name = os.path.basename(os.path.abspath(ms_path).rstrip("/"))
     if name not in context.ms:
         md = read_metadata(ms_path)

@@ -1,4 +1,6 @@
-"""Stage protocol and registry. A stage = an Inputs model + run(context, ms, inputs) -> Results.
+"""Stage protocol. A stage = an Inputs model + run(context, ms, inputs, user) -> Results.
+
+The registry is the plain dict `pipeline.stages.STAGES`; nothing registers itself on import.
 
 Inputs (pydantic): one declaration per parameter (type, default, bounds, description). Unknown
 keys are errors that name the valid ones. `None` defaults mean "decided per MS by a heuristic";
@@ -6,7 +8,7 @@ the Results record which values were defaults, heuristic or set by the user.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -25,15 +27,18 @@ class Results(BaseModel):
     summary: dict = {}
     qa: list[QAScore] = []
     inputs: dict = {}
+    artefacts: dict[str, str] = {}   # name -> path relative to the output folder (plots etc.)
     updates: dict = {}   # MSState fields to set
 
     def merge_into(self, context: Context, index: int, seconds: float) -> None:
+        """The only way a stage changes the Context: set its MSState fields, add its record."""
         st = context.ms[self.ms]
         for k, v in self.updates.items():
             setattr(st, k, v)
         context.results.append(StageRecord(index=index, stage=self.stage, ms=self.ms, ok=True,
                                            inputs=self.inputs, summary=self.summary,
-                                           qa=[q.model_dump() for q in self.qa], seconds=seconds))
+                                           qa=[q.model_dump() for q in self.qa],
+                                           artefacts=self.artefacts, seconds=seconds))
 
 
 class Stage:
@@ -43,21 +48,6 @@ class Stage:
 
     def run(self, context: Context, ms: str, inputs: Inputs, user: set[str]) -> Results:  # pragma: no cover
         raise NotImplementedError
-
-
-REGISTRY: dict[str, Stage] = {}
-
-
-def register(cls: type[Stage]) -> type[Stage]:
-    REGISTRY[cls.name] = cls()
-    return cls
-
-
-def get_stage(name: str) -> Stage:
-    from . import stages  # noqa: F401  (registers the stages)
-    if name not in REGISTRY:
-        raise InputsError(f"unknown stage '{name}'; valid stages: {valid_list(REGISTRY)}")
-    return REGISTRY[name]
 
 
 def make_inputs(stage: Stage, params: dict) -> Inputs:
@@ -95,6 +85,3 @@ def describe(stage: Stage) -> list[tuple[str, str, str, str]]:
         bounds = ", ".join(repr(m) for m in f.metadata)
         rows.append((k, t + (f" ({bounds})" if bounds else ""), repr(f.default), f.description or ""))
     return rows
-
-
-StageFn = Callable[..., Results]

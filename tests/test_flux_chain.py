@@ -7,8 +7,11 @@ from casacore.tables import table
 from heuristics.outliers import outlier_flags
 from heuristics.standards import perley_butler_2017, standard_name
 from pipeline.errors import PipelineError
-from pipeline.flux import fluxtransfer, reference_model, run_chain, solve_split
+from pipeline.chain import run_chain
+from pipeline.fluxscale import fluxscale
+from pipeline.gaincal import gaincal
 from pipeline.ms import read_metadata
+from pipeline.skymodel import model_function, reference_model
 from pipeline.simulate import simulate
 
 
@@ -121,18 +124,16 @@ def test_ngc5921_chain_matches_casa(ngc5921_pristine, tmp_path):
     md = read_metadata(ms)
     model = reference_model(md, "1331+30500002_0")
     assert model.origin == "Perley-Butler 2017"
-    from pipeline.flux import model_function
     mfn = model_function(md, {"1331+30500002_0": model})
     kw = dict(refant_order=[14] + [a for a in range(28) if a != 14], minblperant=2, minsnr=2, model=mfn)
-    cals = ["1331+30500002_0", "1445+09900002_0"]
-    solve_split(md, str(tmp_path / "ph"), cals, cals[0], [], solint="int", calmode="p", **kw)
-    solve_split(md, str(tmp_path / "amp"), cals, cals[0], [], solint="inf", calmode="a", gaintype="T",
-                gaintable=[str(tmp_path / "ph")], gainfield=["nearest"], **kw)
-    fluxes, _ = fluxtransfer(md, str(tmp_path / "amp"), cals[0], [cals[1]])
-    got = fluxes["1445+09900002_0"]["spws"]["0"]
-    assert got["flux_jy"] == pytest.approx(2.5265708300171164, rel=0.003)
-    assert got["n"] == 27
-    print(f"NGC5921 1445+099: {got['flux_jy']:.6f} Jy vs CASA 2.526571 Jy")
+    gaincal(md, str(tmp_path / "ph"), field="0,1", solint="int", calmode="p", **kw)
+    gaincal(md, str(tmp_path / "amp"), field="0,1", solint="inf", calmode="a", gaintype="T",
+            gaintable=[str(tmp_path / "ph")], gainfield=["nearest"], **kw)
+    d = fluxscale(ms, str(tmp_path / "amp"), reference="1331+30500002_0", transfer="1445+09900002_0")
+    got = d["1"]["0"]
+    assert got["fluxd"][0] == pytest.approx(2.5265708300171164, rel=0.003)
+    assert got["numSol"][0] == 27
+    print(f"NGC5921 1445+099: {got['fluxd'][0]:.6f} Jy vs CASA 2.526571 Jy")
 
 
 def test_standards_and_bad_reference(small_sim):

@@ -27,16 +27,20 @@ def test_write_model_data(ngc5921_copy):
     t = table(ms, ack=False)
     model, fid = t.getcol("MODEL_DATA"), t.getcol("FIELD_ID")
     freq = md.spws[0].chan_freq
-    assert np.allclose(model[fid == 0], (14.9 * (freq / 1.4e9) ** -0.5)[None, :, None], rtol=1e-6)
-    assert np.all(model[fid != 0] == 1 + 0j)
+    # Stokes I into the parallel hands (RR, LL), 0 into any cross hands, as setjy does
+    assert md.corr_types == [["RR", "LL"]]
+    par, cross = [0, 1], []
+    assert np.allclose(model[fid == 0][..., par], (14.9 * (freq / 1.4e9) ** -0.5)[None, :, None], rtol=1e-6)
+    assert np.all(model[fid == 0][..., cross] == 0)
+    assert np.all(model[fid != 0][..., par] == 1 + 0j) and np.all(model[fid != 0][..., cross] == 0)
     t.close()
     assert {c: digest(ms, c) for c in before} == before
     # a second write to another field keeps the first field's model
     write_model(md, select(md, field="1"), lambda f, s, freq, uvw: 2.5)
     t = table(ms, ack=False)
     model = t.getcol("MODEL_DATA")
-    assert np.all(model[fid == 1] == 2.5) and np.allclose(model[fid == 0].real, model[fid == 0][0].real)
-    assert np.all(model[fid == 2] == 1 + 0j)
+    assert np.all(model[fid == 1][..., par] == 2.5) and np.allclose(model[fid == 0].real, model[fid == 0][0].real)
+    assert np.all(model[fid == 2][..., par] == 1 + 0j) and np.all(model[fid == 2][..., cross] == 0)
     t.close()
 
 

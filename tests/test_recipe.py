@@ -73,7 +73,7 @@ def test_defaults_overrides_and_resume(two_ms, tmp_path):
                                                               "fluxtransfer.fitorder=0"], weblog=False)
     sm = next(r for r in u.results if r.stage == "setmodel")
     assert sm.inputs["reference"]["source"] == "user"
-    assert u.ms["s1.ms"].fluxes["J0530+1331"]["fit"]["spidx"] == 0.0
+    assert u.ms["s1.ms"].fluxes["J0530+1331"].fit.spidx == 0.0
 
 
 def test_two_ms_serial_equals_parallel(two_ms, tmp_path):

@@ -50,6 +50,34 @@ class Chunk:
 KEY_COLUMNS = ("FIELD_ID", "DATA_DESC_ID", "SCAN_NUMBER", "TIME")
 
 
+def selection_blocks(md: MSMetadata, sel: Selection, tb, columns=KEY_COLUMNS):
+    """Yield (start, mask, {column: values}) per block of SCAN_ROWS rows: the rows of the block
+    that match `sel` (scalar columns only)."""
+    ddid_spw = np.array([d.spw_id for d in md.datadescs], int)
+    want_dd = None
+    if sel.spws is not None:
+        want_dd = np.flatnonzero(np.isin(ddid_spw, list(sel.spws)))
+    for start in range(0, md.nrows, SCAN_ROWS):
+        n = min(SCAN_ROWS, md.nrows - start)
+        k = {c: tb.getcol(c, start, n) for c in columns}
+        m = np.ones(n, bool)
+        if sel.fields is not None:
+            m &= np.isin(k["FIELD_ID"], list(sel.fields))
+        if want_dd is not None:
+            m &= np.isin(k["DATA_DESC_ID"], want_dd)
+        if sel.scans is not None:
+            m &= np.isin(k["SCAN_NUMBER"], list(sel.scans))
+        if sel.antennas is not None:
+            m &= baseline_mask(sel.antennas, tb.getcol("ANTENNA1", start, n),
+                               tb.getcol("ANTENNA2", start, n))
+        if sel.timerange is not None:
+            tm = np.zeros(n, bool)
+            for lo, hi in sel.timerange:
+                tm |= (k["TIME"] >= lo) & (k["TIME"] <= hi)
+            m &= tm
+        yield start, m, k
+
+
 def selected_rows(md: MSMetadata, sel: Selection, table=None, with_keys: bool = False):
     """Row numbers matching `sel`, read in blocks of the scalar columns.
 
@@ -58,29 +86,8 @@ def selected_rows(md: MSMetadata, sel: Selection, table=None, with_keys: bool = 
     from casacore.tables import table as _table
     tb = table if table is not None else _table(md.path, ack=False)
     try:
-        ddid_spw = np.array([d.spw_id for d in md.datadescs], int)
-        want_dd = None
-        if sel.spws is not None:
-            want_dd = np.flatnonzero(np.isin(ddid_spw, list(sel.spws)))
         out, keys = [], {c: [] for c in KEY_COLUMNS}
-        for start in range(0, md.nrows, SCAN_ROWS):
-            n = min(SCAN_ROWS, md.nrows - start)
-            k = {c: tb.getcol(c, start, n) for c in KEY_COLUMNS}
-            m = np.ones(n, bool)
-            if sel.fields is not None:
-                m &= np.isin(k["FIELD_ID"], list(sel.fields))
-            if want_dd is not None:
-                m &= np.isin(k["DATA_DESC_ID"], want_dd)
-            if sel.scans is not None:
-                m &= np.isin(k["SCAN_NUMBER"], list(sel.scans))
-            if sel.antennas is not None:
-                m &= baseline_mask(sel.antennas, tb.getcol("ANTENNA1", start, n),
-                                   tb.getcol("ANTENNA2", start, n))
-            if sel.timerange is not None:
-                tm = np.zeros(n, bool)
-                for lo, hi in sel.timerange:
-                    tm |= (k["TIME"] >= lo) & (k["TIME"] <= hi)
-                m &= tm
+        for start, m, k in selection_blocks(md, sel, tb):
             out.append(np.flatnonzero(m) + start)
             for c in KEY_COLUMNS:
                 keys[c].append(k[c][m])
@@ -93,10 +100,31 @@ def selected_rows(md: MSMetadata, sel: Selection, table=None, with_keys: bool = 
             tb.close()
 
 
+class ReadStats:
+    """Bytes read from MS data columns and passes made over them (for the benchmarks)."""
+    bytes_read = 0
+    chunks = 0
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.bytes_read = cls.chunks = 0
+
+
+def _runs(rows: np.ndarray) -> list[tuple[int, int, int]]:
+    """(row0, nrows, offset) of each contiguous run of sorted `rows`."""
+    cut = np.flatnonzero(np.diff(rows) != 1) + 1
+    starts = np.r_[0, cut]
+    ends = np.r_[cut, len(rows)]
+    return [(int(rows[a]), int(b - a), int(a)) for a, b in zip(starts, ends)]
+
+
 def _read_rows(tb, col: str, rows: np.ndarray, chans: np.ndarray | None, nchan: int):
-    """Read `col` for sorted `rows` (and a channel subset), contiguous span when dense."""
-    r0, r1 = int(rows[0]), int(rows[-1])
-    span = r1 - r0 + 1
+    """Read `col` for sorted `rows` (one data description: one cell shape) and a channel subset.
+
+    Rows are read run by run, never as a span that could cross into rows of another data
+    description (whose cells may have another shape: ALMA's FDM/TDM/CH_AVG/WVR windows are
+    interleaved in time). Very fragmented selections fall back to a row-number selection.
+    """
     if chans is not None and len(chans) < nchan:
         c0, c1 = int(chans.min()), int(chans.max())
         reader = lambda t, s, n: t.getcolslice(col, [c0, -1], [c1, -1], [], s, n)  # noqa: E731
@@ -104,16 +132,22 @@ def _read_rows(tb, col: str, rows: np.ndarray, chans: np.ndarray | None, nchan: 
     else:
         reader = lambda t, s, n: t.getcol(col, s, n)  # noqa: E731
         sub = None
-    if span <= 2 * len(rows):
-        arr = reader(tb, r0, span)
-        if span != len(rows):
-            arr = arr[rows - r0]
+    runs = _runs(rows)
+    if len(runs) == 1:
+        arr = reader(tb, runs[0][0], runs[0][1])
+    elif len(runs) <= max(4, len(rows) // 32):
+        first = reader(tb, runs[0][0], runs[0][1])
+        arr = np.empty((len(rows),) + first.shape[1:], first.dtype)
+        arr[:runs[0][1]] = first
+        for r0, n, off in runs[1:]:
+            arr[off:off + n] = reader(tb, r0, n)
     else:
         ref = tb.selectrows(rows.tolist())
         arr = reader(ref, 0, len(rows))
         ref.close()
     if sub is not None and len(sub) != arr.shape[1]:
         arr = arr[:, sub]
+    ReadStats.bytes_read += arr.nbytes
     return arr
 
 
@@ -166,6 +200,7 @@ def iter_chunks(ms, sel: Selection | None = None, column: str = "DATA",
         per = 8 + 1 + 4 + (8 if with_model else 0)   # data, flag, weight (and model) bytes
         for fid, ddid, scan, r, times in group_blocks(md, rows, keys, per, max_bytes, sel.channels):
             chans = sel.channels(md.datadescs[ddid].spw_id)
+            ReadStats.chunks += 1
             yield _read_chunk(tb, md, sel, r, times, ddid, fid, scan, chans, column, has_ws,
                               with_model)
     finally:

@@ -1,2 +1,19 @@
-"""The gfluxscale stages; importing this package registers them."""
-from . import setmodel, resolvedcal, phaseup, ampsolve, ampflag, fluxtransfer, writeback  # noqa: F401
+"""The stages of the gfluxscale recipe. `STAGES` is the registry: a plain dict, in recipe order."""
+from ..errors import InputsError, valid_list
+from ..stage import Stage
+from .ampflag import Ampflag
+from .ampsolve import Ampsolve
+from .fluxtransfer import Fluxtransfer
+from .phaseup import Phaseup
+from .resolvedcal import Resolvedcal
+from .setmodel import Setmodel
+from .writeback import Writeback
+
+STAGES: dict[str, Stage] = {s.name: s for s in (Setmodel(), Resolvedcal(), Phaseup(), Ampsolve(),
+                                                  Ampflag(), Fluxtransfer(), Writeback())}
+
+
+def get_stage(name: str) -> Stage:
+    if name not in STAGES:
+        raise InputsError(f"unknown stage '{name}'; valid stages: {valid_list(STAGES)}")
+    return STAGES[name]

@@ -1,19 +1,37 @@
-"""ampflag: flag outlier amplitude solutions per field and spw."""
+"""ampflag: flag outlier amplitude solutions per field and spw, into a table of its own."""
 from __future__ import annotations
 
+import os
+import shutil
+
+import numpy as np
 from pydantic import Field
 
-from ..errors import PipelineError
-from ..flux import flag_outliers
+from heuristics import outliers
+from heuristics.fluxscale import gain_amplitudes
+from ..caltable import CalTable, read_caltable
+from ..context import CalEntry
 from ..qa import QAScore
-from ..stage import Inputs, Results, Stage, record_inputs, register
+from ..stage import Inputs, Results, Stage, record_inputs
+from .common import needs, solutions_artefact
 
 
 class AmpflagInputs(Inputs):
     amp_outlier_sigma: float = Field(50.0, gt=0, description="flag |amp - median| > this many MADs (per field and spw)")
 
 
-@register
+def flag_records(ct: CalTable, new: np.ndarray, dev: np.ndarray, amp: np.ndarray, sigma: float) -> list[dict]:
+    """One record per new flag: field, spw, antenna, polarisation, time, amplitude, deviation."""
+    rec = []
+    for r, p in zip(*np.nonzero(new)):
+        rec.append({"field": ct.field_names[ct.field_id[r]] if ct.field_names else int(ct.field_id[r]),
+                    "spw": int(ct.spw_id[r]), "antenna": ct.antenna_names[ct.antenna1[r]] if ct.antenna_names
+                    else int(ct.antenna1[r]), "pol": int(p), "time": float(ct.time[r]),
+                    "amplitude": float(amp[r, p]), "deviation_mad": float(dev[r, p]),
+                    "reason": f"|amp - median| > {sigma} MAD"})
+    return rec
+
+
 class Ampflag(Stage):
     name = "ampflag"
     Inputs = AmpflagInputs
@@ -21,12 +39,30 @@ class Ampflag(Stage):
 
     def run(self, context, ms, inputs, user):
         st = context.ms[ms]
-        amp = [e for e in st.callibrary if e.stage == "ampsolve"]
-        if not amp:
-            raise PipelineError("ampflag needs the ampsolve table; run ampsolve first")
-        flags = flag_outliers(amp[0].table, inputs.amp_outlier_sigma)
+        src = needs(context, ms, "amplitude", self.name)
+        ct = read_caltable(context.abspath(src.table))
+        amp = gain_amplitudes(ct.cparam)[:, 0, :]
+        new, dev = outliers.outlier_flags(amp, ct.flag[:, 0, :], ct.field_id * 1000 + ct.spw_id,
+                                          inputs.amp_outlier_sigma)
+        flags = flag_records(ct, new, dev, amp, inputs.amp_outlier_sigma)
+        rel = f"{ms}.{self.name}.tbl"
+        out = context.abspath(rel)
+        if os.path.exists(out):
+            shutil.rmtree(out)
+        shutil.copytree(ct.path, out)          # the input table is never edited in place
+        if flags:
+            from casacore.tables import table
+            t = table(out, ack=False, readonly=False)
+            t.putcol("FLAG", ct.flag | new[:, None, :])
+            t.close()
+        ct.flag = ct.flag | new[:, None, :]
         v = 1.0 if not flags else 0.9 if len(flags) < 5 else 0.66
         qa = [QAScore(value=v, short=f"{len(flags)} amplitude solutions flagged as outliers",
                       metric="n_flagged", metric_value=len(flags), ms=ms)]
+        lib = [e for e in st.callibrary if e.role != "amplitude"] + [
+            CalEntry(role="amplitude", table=rel, stage=self.name, gainfield=src.gainfield,
+                     interp=src.interp, spwmap=src.spwmap)]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
-                       summary={"flags": flags}, updates={"flags": st.flags + flags})
+                       summary={"flags": flags, "table": rel, "input_table": src.table},
+                       artefacts={"solutions": solutions_artefact(context, ms, self.name, ct)},
+                       updates={"flags": st.flags + flags, "callibrary": lib})

@@ -1,10 +1,10 @@
-"""ampsolve: amplitude-only gain solve (T) with the phase-up pre-applied."""
+"""ampsolve: amplitude-only gain solve (T) with the phase calibration pre-applied (on the cube)."""
 from __future__ import annotations
 
 from pydantic import Field
 
 from ..gaincal import parse_solint
-from ..stage import Stage, register
+from ..stage import Stage
 from .common import SolveInputs, solve_stage
 
 
@@ -13,7 +13,6 @@ class AmpsolveInputs(SolveInputs):
     gaintype: str = Field("T", pattern="^[GT]$", description="T: polarisations combined; G: per polarisation")
 
 
-@register
 class Ampsolve(Stage):
     name = "ampsolve"
     Inputs = AmpsolveInputs
@@ -21,5 +20,5 @@ class Ampsolve(Stage):
 
     def run(self, context, ms, inputs, user):
         parse_solint(inputs.solint)
-        return solve_stage(self, context, ms, inputs, user, pre_stages=("phaseup",),
-                           solint=inputs.solint, calmode="a")
+        return solve_stage(self, context, ms, inputs, user, role="amplitude", solint=inputs.solint,
+                           calmode="a", pre_role="phase")

@@ -1,10 +1,10 @@
-"""phaseup: phase-only gain solve per calibrator field and spw."""
+"""phaseup: phase-only gain solve per calibrator field and spw (on the cube)."""
 from __future__ import annotations
 
 from pydantic import Field
 
 from ..gaincal import parse_solint
-from ..stage import Stage, register
+from ..stage import Stage
 from .common import SolveInputs, solve_stage
 
 
@@ -13,7 +13,6 @@ class PhaseupInputs(SolveInputs):
     gaintype: str = Field("G", pattern="^[GT]$", description="G: per polarisation; T: combined")
 
 
-@register
 class Phaseup(Stage):
     name = "phaseup"
     Inputs = PhaseupInputs
@@ -21,4 +20,5 @@ class Phaseup(Stage):
 
     def run(self, context, ms, inputs, user):
         parse_solint(inputs.phaseupsolint)
-        return solve_stage(self, context, ms, inputs, user, solint=inputs.phaseupsolint, calmode="p")
+        return solve_stage(self, context, ms, inputs, user, role="phase",
+                           solint=inputs.phaseupsolint, calmode="p")

@@ -1,17 +1,22 @@
-"""resolvedcal: antennas to use for a resolved reference calibrator."""
+"""resolvedcal: reference antennas and, for a resolved reference, the short-baseline antennas."""
 from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from pydantic import Field
 
-from ..flux import SourceModel, select_resolved_antennas
+from heuristics import resolved
+from ..context import ResolvedSelection
 from ..gaincal import ranked_refants
-from ..ms import select
+from ..ms.metadata import MSMetadata
 from ..ms.select import antenna_ids
 from ..qa import QAScore
-from ..stage import Inputs, Results, Stage, record_inputs, register
-from .common import calibrators, md_of
+from ..skymodel import SourceModel
+from ..stage import Inputs, Results, Stage, record_inputs
+from .common import md_of, open_cube, save_artefact
+
+MAX_PLOT_POINTS = 20000
 
 
 class ResolvedcalInputs(Inputs):
@@ -21,28 +26,73 @@ class ResolvedcalInputs(Inputs):
     refant: str = Field("", description="reference antennas, best first; default: ALMA ranking")
 
 
-@register
+def select_resolved_antennas(md: MSMetadata, model: SourceModel, refant: int,
+                             peak_fraction: float = 0.2) -> ResolvedSelection:
+    """ALMA's peak-fraction selection around the refant (heuristics.resolved)."""
+    if model.is_point:
+        return ResolvedSelection(reason="point source: all antennas")
+    low = min(s.centre_freq for s in md.spws)
+    ants, cut, fell = resolved.select_antennas(md.antenna_positions(), refant,
+                                               np.deg2rad(model.disk_arcsec / 3600), low, peak_fraction)
+    pos = md.antenna_positions()[ants]
+    i, j = np.triu_indices(len(ants), 1)
+    bl = np.linalg.norm(pos[i] - pos[j], axis=1) if len(ants) > 1 else np.zeros(1)
+    return ResolvedSelection(antennas=[] if fell else [int(a) for a in ants],
+                             names=[md.antennas[a].name for a in ants], cutoff_m=cut, fell_back=fell,
+                             uvrange_m=[float(bl.min()), float(bl.max())],
+                             reason="fewer than 3 antennas: all used" if fell else "ALMA peak-fraction selection")
+
+
 class Resolvedcal(Stage):
     name = "resolvedcal"
     Inputs = ResolvedcalInputs
-    description = "Choose the short-baseline antennas for a resolved reference calibrator"
+    description = "Choose the reference antennas and, for a resolved reference, its short-baseline antennas"
 
     def run(self, context, ms, inputs, user):
         md = md_of(context, ms)
         st = context.ms[ms]
-        refs = ranked_refants(md, select(md, field=",".join(calibrators(md))), inputs.refant)
-        resolved = {"refant": ",".join(md.antennas[a].name for a in refs[:3])}
+        cube, ref = open_cube(context, ms, md)
+        refs = ranked_refants(md, cube.unflagged_fraction(), inputs.refant)
+        heur = {"refant": ",".join(md.antennas[a].name for a in refs[:3])}
         if inputs.hm_resolvedcals == "manual" or inputs.antenna:
             ants = sorted({i for t in inputs.antenna.split(",") if t for i in antenna_ids(t, md)})
-            sel = {"antennas": ants, "names": [md.antennas[a].name for a in ants], "reason": "manual"}
+            sel = ResolvedSelection(antennas=ants, names=[md.antennas[a].name for a in ants], reason="manual")
         else:
-            sel = select_resolved_antennas(md, SourceModel(**st.reference_model), refs[0],
-                                           inputs.peak_fraction)
-            resolved["antenna"] = ",".join(sel.get("names", [])) if sel["antennas"] else ""
-        v = 1.0 if not sel.get("fell_back") else 0.66
-        qa = [QAScore(value=v, short=f"{len(sel['antennas']) or 'all'} antennas for {st.reference}: {sel['reason']}",
-                      metric="n_antennas", metric_value=len(sel["antennas"]) or len(md.antennas), ms=ms,
+            sel = select_resolved_antennas(md, st.reference_model, refs[0], inputs.peak_fraction)
+            heur["antenna"] = ",".join(sel.names) if sel.antennas else ""
+        v = 1.0 if not sel.fell_back else 0.66
+        qa = [QAScore(value=v, short=f"{len(sel.antennas) or 'all'} antennas for {st.reference}: {sel.reason}",
+                      metric="n_antennas", metric_value=len(sel.antennas) or len(md.antennas), ms=ms,
                       field=st.reference)]
-        return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, resolved),
-                       summary={"refant": md.antennas[refs[0]].name, **sel},
-                       updates={"resolved": sel, "refants": refs})
+        art = {"ampuv": _ampuv_artefact(context, ms, md, cube, st)}
+        return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
+                       summary={"refant": md.antennas[refs[0]].name, **sel.model_dump(),
+                                "cube_pass_s": ref.seconds, "cube_rows": ref.rows},
+                       artefacts=art, updates={"resolved": sel, "refants": refs, "cube": ref})
+
+
+def _ampuv_artefact(context, ms, md, cube, st) -> str:
+    """Reference amplitude vs uv distance (raw channel averages, first spw) and its model."""
+    fid = md.field_by_name(st.reference).id
+    spw = cube.spw_ids()[0]
+    uv, amp, a1, a2 = [], [], [], []
+    n = 0
+    for b in cube.blocks(fields=[fid], spws=[spw]):
+        v, w = b.raw()
+        ok = w.sum(axis=1) > 0
+        avg = (v * w).sum(axis=1)[ok] / w.sum(axis=1)[ok]
+        uv.append(np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]))
+        amp.append(np.abs(avg))
+        a1.append(b.antenna1[ok])
+        a2.append(b.antenna2[ok])
+        n += int(ok.sum())
+        if n > MAX_PLOT_POINTS:
+            break
+    cat = lambda x: np.concatenate(x) if x else np.zeros(0)  # noqa: E731
+    uv, amp, a1, a2 = cat(uv), cat(amp), cat(a1), cat(a2)
+    q = np.linspace(0, uv.max() if uv.size else 1.0, 200)
+    s = md.spws[spw]
+    uvw = np.stack([q, np.zeros_like(q), np.zeros_like(q)], axis=1)
+    m = np.broadcast_to(st.reference_model.evaluate(spw, s.chan_freq[[s.nchan // 2]], uvw), (len(q), 1))[:, 0]
+    return save_artefact(context, ms, "resolvedcal.ampuv", uv=uv, amp=amp, antenna1=a1, antenna2=a2,
+                         model_uv=q, model_amp=np.abs(m), spw=spw)

@@ -5,11 +5,12 @@ import os
 
 from pydantic import Field
 
+from ..context import CatalogueEntry
 from ..errors import PipelineError
-from ..flux import reference_model
 from ..fluxcsv import read_flux_csv
 from ..qa import QAScore
-from ..stage import Inputs, Results, Stage, record_inputs, register
+from ..skymodel import reference_model
+from ..stage import Inputs, Results, Stage, record_inputs
 from .common import md_of
 
 
@@ -24,7 +25,6 @@ class SetmodelInputs(Inputs):
     limb: float = Field(0.0, ge=0, description="limb-darkening exponent of the disk model")
 
 
-@register
 class Setmodel(Stage):
     name = "setmodel"
     Inputs = SetmodelInputs
@@ -44,9 +44,10 @@ class Setmodel(Stage):
             reffile = os.path.join(os.path.dirname(md.path), reffile)
         m = reference_model(md, ref, reffile, inputs.flux, inputs.spix, inputs.reffreq_hz,
                             inputs.standard, inputs.disk_arcsec, inputs.limb)
-        cat = {}
+        cat = []
         if reffile and os.path.exists(reffile):
-            cat = {f"{r.field}|{r.spw}": r.I for r in read_flux_csv(reffile) if r.ms in ("", md.name)}
+            cat = [CatalogueEntry(field=r.field, spw=r.spw, flux_jy=r.I)
+                   for r in read_flux_csv(reffile) if r.ms in ("", md.name)]
         fluxes = {str(s.id): float(m.evaluate(s.id, s.chan_freq[[len(s.chan_freq) // 2]])[0, 0])
                   for s in md.spws}
         qa = [QAScore(value=1.0, short=f"{ref}: model from {m.origin}", metric="model_origin", ms=ms,
@@ -55,5 +56,5 @@ class Setmodel(Stage):
                        inputs=record_inputs(inputs, user, resolved),
                        summary={"reference": ref, "origin": m.origin, "flux_per_spw": fluxes,
                                 "disk_arcsec": m.disk_arcsec},
-                       updates={"reference": ref, "reference_model": m.__dict__, "catalogue": cat,
+                       updates={"reference": ref, "reference_model": m, "catalogue": cat,
                                 "summary": md.summary()})

@@ -1,11 +1,13 @@
-"""writeback: setjy — derived fluxes (with spectral index) into MODEL_DATA."""
+"""writeback: setjy — the transfer fields' fitted spectra and the reference model into MODEL_DATA,
+all in one pass over the MS."""
 from __future__ import annotations
 
 from pydantic import Field
 
-from ..flux import SourceModel, writeback
+from ..ms import select, write_model
 from ..qa import QAScore
-from ..stage import Inputs, Results, Stage, record_inputs, register
+from ..skymodel import fitted_model
+from ..stage import Inputs, Results, Stage, record_inputs
 from .common import md_of
 
 
@@ -14,20 +16,30 @@ class WritebackInputs(Inputs):
     reference: bool = Field(True, description="also write the reference model into its rows")
 
 
-@register
 class Writeback(Stage):
     name = "writeback"
     Inputs = WritebackInputs
-    description = "Write the derived spectra into MODEL_DATA (setjy)"
+    description = "Write the derived spectra into MODEL_DATA (setjy), in one pass"
 
     def run(self, context, ms, inputs, user):
         md = md_of(context, ms)
         st = context.ms[ms]
         want = [f.strip() for f in inputs.fields.split(",") if f.strip()] or list(st.fluxes)
-        fluxes = {f: st.fluxes[f] for f in want if f in st.fluxes}
-        ref = SourceModel(**st.reference_model) if inputs.reference and st.reference_model else None
-        n = writeback(md, fluxes, ref)
-        qa = [QAScore(value=1.0 if n else 0.5, short=f"MODEL_DATA written for {len(fluxes)} fields ({n} rows)",
+        models = {}
+        for f in want:
+            r = st.fluxes.get(f)
+            if r is not None and r.fit.flux_jy > 0:
+                models[md.field_by_name(f).id] = fitted_model(f, r.fit.flux_jy, r.fit.reffreq_hz,
+                                                              r.fit.spidx_poly)
+        if inputs.reference and st.reference_model is not None:
+            models[md.field_by_name(st.reference).id] = st.reference_model
+        n = 0
+        if models:
+            n = write_model(md, select(md, field=",".join(map(str, sorted(models)))),
+                            lambda f, s, fr, uvw: models[f].evaluate(s, fr, uvw)[..., None])
+        names = [md.fields[f].name for f in sorted(models)]
+        state = f"models of {', '.join(names)}; 1 (parallel hands) elsewhere" if names else ""
+        qa = [QAScore(value=1.0 if n else 0.5, short=f"MODEL_DATA written for {len(names)} fields ({n} rows)",
                       metric="rows_written", metric_value=n, ms=ms)]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
-                       summary={"fields": list(fluxes), "rows": n})
+                       summary={"fields": names, "rows": n}, updates={"model_data": state})

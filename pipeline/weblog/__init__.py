@@ -8,6 +8,7 @@ import shutil
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..context import Context
+from ..errors import PipelineError
 from ..qa import colour
 from .plots import stage_plots
 
@@ -36,7 +37,7 @@ def _mjd(t: float) -> str:
 
 def render(ctx: Context) -> str:
     """Write OUTDIR/weblog/index.html and one page per stage result; return the index path."""
-    from ..stage import get_stage
+    from ..stages import get_stage
     out = os.path.join(ctx.outdir, "weblog")
     os.makedirs(os.path.join(out, "stages"), exist_ok=True)
     env = Environment(loader=FileSystemLoader(templates_dir()), autoescape=select_autoescape(["html"]))
@@ -65,10 +66,10 @@ def render(ctx: Context) -> str:
         st = ctx.ms.get(r.ms)
         try:
             desc = get_stage(r.stage).description
-        except Exception:   # a stage no longer registered still renders
+        except PipelineError:   # a stage no longer registered still renders
             desc = ""
         base = os.path.splitext(os.path.basename(row["href"]))[0]
-        plots = stage_plots(r, st, os.path.join(out, "stages"), base) if (r.ok and st) else []
+        plots = stage_plots(r, st, os.path.join(out, "stages"), base, ctx.abspath) if (r.ok and st) else []
         rec = {**r.model_dump(), "n": row["n"],
                "qa": [{**q, "colour": colour(q["value"])} for q in r.qa]}
         html = tpl.render(ctx=ctx, root="../", nav=nav, r=rec, description=desc, plots=plots,
@@ -80,7 +81,7 @@ def render(ctx: Context) -> str:
 
 def _flux_rows(r, st) -> list[dict]:
     rows = []
-    intents = {f["name"]: ",".join(f["intents"]) for f in st.summary.get("fields", [])}
+    intents = {f["name"]: ",".join(f["intents"]) for f in st.summary.get("fields", [])} if st else {}
     for f, res in r.summary.get("fluxes", {}).items():
         for s, v in res["spws"].items():
             rows.append({"field": f, "fid": res["field_id"], "intents": intents.get(f, ""), "spw": s,

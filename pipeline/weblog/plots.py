@@ -1,122 +1,106 @@
-"""matplotlib PNGs for the stage pages. Each returns [{'src': relative path, 'alt': text}]."""
+"""The stage pages' plots, made from what the stages saved (artefacts, results): the weblog
+never reads the MS or a caltable. Each function returns [{'src', 'alt', 'caption'}]."""
 from __future__ import annotations
 
 import os
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..caltable import read_caltable  # noqa: E402
+from .svg import PALETTE, Plot
 
 
-def _save(fig, outdir: str, name: str, alt: str) -> dict:
-    fig.tight_layout()
-    fig.savefig(os.path.join(outdir, name), dpi=80)
-    plt.close(fig)
-    return {"src": name, "alt": alt}
+def _img(plot: Plot, outdir: str, name: str, alt: str, caption: str) -> dict:
+    plot.save(os.path.join(outdir, name))
+    return {"src": name, "alt": alt, "caption": caption}
 
 
-def gain_vs_time(table: str, outdir: str, base: str, what: str) -> list[dict]:
-    ct = read_caltable(table)
+def gain_vs_time(npz: str, outdir: str, base: str, what: str) -> list[dict]:
+    """Per spw: phase or amplitude of every solution vs time, a colour per antenna, flags as x."""
+    with np.load(npz) as z:
+        t, spw, ant, cp, fl = z["time"], z["spw"], z["antenna"], z["cparam"], z["flag"]
+        names = list(z["antenna_names"])
     out = []
-    for s in np.unique(ct.spw_id):
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        rows = ct.spw_id == s
-        t = (ct.time[rows] - ct.time.min()) / 60
-        val = np.angle(ct.cparam[rows, 0, :], deg=True) if what == "phase" else np.abs(ct.cparam[rows, 0, :])
-        fl = ct.flag[rows, 0, :]
-        for a in np.unique(ct.antenna1[rows]):
-            m = ct.antenna1[rows] == a
-            ax.plot(np.repeat(t[m][:, None], val.shape[1], 1)[~fl[m]], val[m][~fl[m]], ".", ms=3)
-        ax.plot(np.repeat(t[:, None], val.shape[1], 1)[fl], val[fl], "kx", ms=6, label="flagged")
-        ax.set_xlabel("time since start (min)")
-        ax.set_ylabel("phase (deg)" if what == "phase" else "gain amplitude")
-        ax.set_title(f"{os.path.basename(table)} spw {s}: {what} vs time, one colour per antenna")
-        if fl.any():
-            ax.legend(loc="best", fontsize=8)
-        out.append(_save(fig, outdir, f"{base}_{what}_spw{s}.png",
-                         f"{what} of the solutions in {os.path.basename(table)} vs time, spw {s}, "
-                         f"{int(fl.sum())} flagged points marked x"))
+    t0 = t.min() if t.size else 0.0
+    for s in np.unique(spw):
+        rows = spw == s
+        tt = (t[rows] - t0) / 60
+        val = np.angle(cp[rows], deg=True) if what == "phase" else np.abs(cp[rows])
+        f = fl[rows]
+        p = Plot(f"spw {s}: {what} vs time (a colour per antenna)", "time since start (min)",
+                 "phase (deg)" if what == "phase" else "gain amplitude")
+        for a in np.unique(ant[rows]):
+            m = ant[rows] == a
+            tv = np.repeat(tt[m][:, None], val.shape[1], 1)
+            p.points(tv[~f[m]], val[m][~f[m]], PALETTE[int(a) % len(PALETTE)], size=3)
+        tv = np.repeat(tt[:, None], val.shape[1], 1)
+        if f.any():
+            p.points(tv[f], val[f], "black", label=f"flagged ({int(f.sum())})", marker="x", size=3)
+        bad = sorted({names[int(a)] if names else str(a) for a in ant[rows][f.any(axis=1)]})
+        out.append(_img(p, outdir, f"{base}_{what}_spw{s}.svg",
+                        f"{what} of the {base.split('_')[1]} solutions vs time for spw {s}, "
+                        f"{int(f.sum())} flagged points marked x",
+                        f"Gain {what} vs time, spw {s}; {len(np.unique(ant[rows]))} antennas; flagged: "
+                        f"{', '.join(bad) if bad else 'none'}."))
     return out
 
 
 def flux_vs_freq(fluxes: dict, outdir: str, base: str) -> list[dict]:
+    """Per transfer field: derived fluxes with errors, the fitted spectrum and the catalogue."""
     out = []
     for k, (f, r) in enumerate(fluxes.items()):
         sp = [v for v in r["spws"].values() if v.get("flux_jy")]
         if not sp:
             continue
-        fig, ax = plt.subplots(figsize=(6, 3.5))
         fr = np.array([v["freq_hz"] for v in sp]) / 1e9
-        ax.errorbar(fr, [v["flux_jy"] for v in sp], [v["error_jy"] for v in sp], fmt="o", label="derived")
         fit = r["fit"]
+        p = Plot(f"{f}: spectral index {fit['spidx']:.2f} ± {fit['spidx_err']:.2f}", "frequency (GHz)",
+                 "flux density (Jy)", 560, 300)
+        p.errorbar(fr, [v["flux_jy"] for v in sp], [v["error_jy"] or 0 for v in sp], PALETTE[0], "derived")
         if fit.get("reffreq_hz"):
             x = np.linspace(fr.min() * 0.98, fr.max() * 1.02, 50)
-            ax.plot(x, fit["flux_jy"] * (x * 1e9 / fit["reffreq_hz"]) ** fit["spidx"], "-", label="fit")
+            lx = np.log10(x * 1e9 / fit["reffreq_hz"])
+            poly = fit.get("spidx_poly") or [fit["spidx"]]
+            y = fit["flux_jy"] * 10 ** sum(c * lx ** (i + 1) for i, c in enumerate(poly))
+            p.line(x, y, PALETTE[1], "fit")
         cat = [(v["freq_hz"] / 1e9, v["catalogue_jy"]) for v in sp if v.get("catalogue_jy")]
         if cat:
-            ax.plot(*zip(*cat), "s", mfc="none", label="catalogue")
-        ax.set_xlabel("frequency (GHz)")
-        ax.set_ylabel("flux density (Jy)")
-        ax.set_title(f"{f}: spectral index {fit['spidx']:.2f} ± {fit['spidx_err']:.2f}")
-        ax.legend(fontsize=8)
-        out.append(_save(fig, outdir, f"{base}_flux_{k}.png",
-                         f"flux density of {f} vs frequency with error bars, fitted spectrum and catalogue"))
+            p.points(*zip(*cat), PALETTE[2], "catalogue", size=7)
+        out.append(_img(p, outdir, f"{base}_flux_{k}.svg",
+                        f"flux density of {f} vs frequency with error bars, fitted spectrum and catalogue",
+                        f"{f}: derived flux per spw (±1σ), fitted spectrum "
+                        f"{fit['flux_jy']:.4g} Jy at {fit['reffreq_hz'] / 1e9:.4g} GHz, catalogue values."))
     return out
 
 
-def amp_vs_uvdist(st, outdir: str, base: str) -> list[dict]:
-    from ..flux import SourceModel
-    from ..ms import iter_chunks, read_metadata, select
-    md = read_metadata(st.path)
-    model = SourceModel(**st.reference_model)
-    spw = md.spws[0]
-    uv, amp, ant1, ant2 = [], [], [], []
-    for ch in iter_chunks(md, select(md, field=st.reference, spw="0")):
-        w = np.where(ch.flag, 0, ch.weight)
-        v = (w * ch.data).sum(axis=(1, 2)) / np.maximum(w.sum(axis=(1, 2)), 1e-30)
-        uv.append(np.hypot(ch.uvw[:, 0], ch.uvw[:, 1]))
-        amp.append(np.abs(v))
-        ant1.append(ch.antenna1)
-        ant2.append(ch.antenna2)
-        if sum(len(u) for u in uv) > 20000:
-            break
-    uv, amp, a1, a2 = (np.concatenate(x) for x in (uv, amp, ant1, ant2))
-    sel = st.resolved.get("antennas") or []
-    insel = np.isin(a1, sel) & np.isin(a2, sel) if sel else np.zeros(len(uv), bool)
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.plot(uv[~insel], amp[~insel], ".", ms=2, color="0.6", label="data (uncalibrated)")
-    if sel:
-        ax.plot(uv[insel], amp[insel], ".", ms=2, color="C1", label="data, selected antennas")
-    q = np.linspace(0, uv.max(), 200)
-    uvw = np.stack([q, np.zeros_like(q), np.zeros_like(q)], axis=1)
-    m = np.broadcast_to(model.evaluate(0, spw.chan_freq[[spw.nchan // 2]], uvw), (len(q), 1))[:, 0]
-    ax2 = ax.twinx()
-    ax2.plot(q, np.abs(m), "C0-", label="model")
-    ax2.set_ylabel("model amplitude (Jy)")
-    ax.set_xlabel("uv distance (m)")
-    ax.set_ylabel("|V| (uncalibrated)")
-    ax.set_title(f"{st.reference}, spw 0: amplitude vs uv distance")
-    ax.legend(loc="upper right", fontsize=8)
-    return [_save(fig, outdir, f"{base}_ampuv.png",
-                  f"amplitude vs uv distance of the reference {st.reference} (data and model, "
-                  f"selected antennas highlighted)")]
+def amp_vs_uvdist(npz: str, outdir: str, base: str, reference: str, selected: list[int]) -> list[dict]:
+    """Reference: raw amplitude vs uv distance (selected antennas highlighted) and the model."""
+    with np.load(npz) as z:
+        uv, amp, a1, a2 = z["uv"], z["amp"], z["antenna1"], z["antenna2"]
+        q, m, spw = z["model_uv"], z["model_amp"], int(z["spw"])
+    insel = np.isin(a1, selected) & np.isin(a2, selected) if selected else np.zeros(len(uv), bool)
+    p = Plot(f"{reference}, spw {spw}: amplitude vs uv distance", "uv distance (m)",
+             "amplitude (Jy, before calibration)")
+    p.points(uv[~insel], amp[~insel], "#999999", "data", size=2)
+    if selected:
+        p.points(uv[insel], amp[insel], PALETTE[1], "data, selected antennas", size=2)
+    p.line(q, m, PALETTE[0], "model")
+    return [_img(p, outdir, f"{base}_ampuv.svg",
+                 f"amplitude vs uv distance of the reference {reference} (data and model, selected "
+                 f"antennas highlighted)",
+                 f"{reference}: channel-averaged visibility amplitude of {len(uv)} baselines-integrations "
+                 f"and the model's uv profile"
+                 + (f"; {len(selected)} antennas selected for the resolved reference." if selected else "."))]
 
 
-def stage_plots(rec, st, outdir: str, base: str) -> list[dict]:
-    s = rec.summary
-    if rec.stage == "phaseup" and s.get("table"):
-        return gain_vs_time(s["table"], outdir, base, "phase")
-    if rec.stage in ("ampsolve",) and s.get("table"):
-        return gain_vs_time(s["table"], outdir, base, "amplitude")
-    if rec.stage == "ampflag":
-        amp = [e.table for e in st.callibrary if e.stage == "ampsolve"]
-        return gain_vs_time(amp[0], outdir, base, "amplitude") if amp else []
+def stage_plots(rec, st, outdir: str, base: str, abspath) -> list[dict]:
+    """The plots of one stage record (its artefacts and summary)."""
+    art = {k: abspath(v) for k, v in rec.artefacts.items()}
+    if rec.stage == "phaseup" and "solutions" in art:
+        return gain_vs_time(art["solutions"], outdir, base, "phase")
+    if rec.stage in ("ampsolve", "ampflag") and "solutions" in art:
+        return gain_vs_time(art["solutions"], outdir, base, "amplitude")
     if rec.stage == "fluxtransfer":
-        return flux_vs_freq(s.get("fluxes", {}), outdir, base)
-    if rec.stage == "resolvedcal" and st.reference_model:
-        return amp_vs_uvdist(st, outdir, base)
+        return flux_vs_freq(rec.summary.get("fluxes", {}), outdir, base)
+    if rec.stage == "resolvedcal" and "ampuv" in art:
+        return amp_vs_uvdist(art["ampuv"], outdir, base, st.reference, st.resolved.antennas)
     return []
