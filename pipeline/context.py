@@ -84,6 +84,15 @@ class CubeRef(BaseModel):
     seconds: float = 0.0
 
 
+class IOStats(BaseModel):
+    """What a run did to the MS: bytes read (all passes), the one pass's bytes, bytes written."""
+    bytes_read: int = 0
+    cube_pass_bytes: int = 0
+    passes: float = 0.0              # bytes_read / cube_pass_bytes (1.0: read once)
+    bytes_written: int = 0
+    write_seconds: float = 0.0
+
+
 class MSState(BaseModel):
     path: str
     name: str
@@ -99,6 +108,7 @@ class MSState(BaseModel):
     catalogue: list[CatalogueEntry] = Field(default_factory=list)
     cube: CubeRef | None = None
     model_data: str = ""            # what MODEL_DATA holds after writeback
+    io: IOStats = Field(default_factory=IOStats)
 
     def calibration(self, role: Role) -> CalEntry | None:
         """The library's table for `role` (the latest registered)."""

@@ -20,6 +20,8 @@ from . import __version__
 from .context import Context, MSState, StageRecord
 from .errors import InputsError, PipelineError
 from .ms import read_metadata
+from .ms.model import WriteStats
+from .ms.reader import ReadStats
 from .qa import QAScore
 from .stage import make_inputs
 from .stages import get_stage
@@ -88,6 +90,7 @@ def run_ms(ms_path: str, steps, outdir: str, resume: bool, context: Context, pro
         context.ms[name] = MSState(path=md.path, name=name, summary=md.summary())
     done = context.completed(name) if resume else []
     task = progress.add_task(name, total=len(steps)) if progress else None
+    r0, w0, ws0 = ReadStats.bytes_read, WriteStats.bytes_written, WriteStats.seconds
     for i, (sname, params, user) in enumerate(steps):
         if task is not None:
             progress.update(task, completed=i, description=f"{name}: {sname}")
@@ -106,11 +109,21 @@ def run_ms(ms_path: str, steps, outdir: str, resume: bool, context: Context, pro
             context.save()
             raise PipelineError(f"{name}: stage {i + 1} ({sname}) failed: {exc}") from None
         res.merge_into(context, i, time.perf_counter() - t)
+        _record_io(context.ms[name], r0, w0, ws0)
         context.save()
         log.info("%s: %s done in %.2f s", name, sname, time.perf_counter() - t)
     if task is not None:
         progress.update(task, completed=len(steps))
     return context
+
+
+def _record_io(st, r0: int, w0: int, ws0: float) -> None:
+    io = st.io
+    io.bytes_read = ReadStats.bytes_read - r0
+    io.cube_pass_bytes = st.cube.bytes_read if st.cube else 0
+    io.passes = io.bytes_read / io.cube_pass_bytes if io.cube_pass_bytes else 0.0
+    io.bytes_written = WriteStats.bytes_written - w0
+    io.write_seconds = WriteStats.seconds - ws0
 
 
 def _run_one(args):

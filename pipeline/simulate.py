@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from heuristics.resolved import disk_visibility
@@ -27,103 +25,7 @@ from .ms.create import create_ms
 
 C = 299792458.0
 DAY = 86400.0
-ALMA_SITE = (-67.7548 * np.pi / 180, -23.0229 * np.pi / 180, 5058.7)  # lon, lat, height
-VLA_SITE = (-107.6184 * np.pi / 180, 34.0784 * np.pi / 180, 2124.0)
-
-INTENT_MODES = {
-    "AMPLITUDE": "CALIBRATE_FLUX#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
-    "BANDPASS": "CALIBRATE_BANDPASS#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
-    "PHASE": "CALIBRATE_PHASE#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
-    "CHECK": "OBSERVE_CHECK_SOURCE#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
-    "TARGET": "OBSERVE_TARGET#ON_SOURCE",
-}
-
-
-@dataclass
-class SourceSpec:
-    name: str
-    intent: str
-    ra_h: float
-    dec_deg: float
-    flux: float          # Jy at reffreq
-    spix: float
-    disk_arcsec: float = 0.0  # > 0: resolved disk of this diameter
-    limb: float = 0.0         # limb darkening exponent: I(r) ~ (1 - r^2)^limb
-
-
-@dataclass
-class Preset:
-    name: str
-    telescope: str
-    nant: int
-    r_min: float
-    r_max: float
-    spw_centres_ghz: list[float]
-    nchan: int
-    spw_bw_mhz: float
-    sefd_jy: float
-    tint: float
-    sources: list[SourceSpec]
-    schedule: list[tuple[str, float]]  # (source name, seconds)
-    reffreq_ghz: float
-    catalogue_error: float = 0.05   # fractional offsets of non-reference catalogue fluxes
-    site: tuple = ALMA_SITE
-    corrs: tuple = ("XX", "YY")
-    weight_spectrum: bool = False
-    faults: dict = field(default_factory=dict)
-
-
-def _band3() -> Preset:
-    src = [SourceSpec("J0423-0120", "AMPLITUDE", 4.3977, -1.3425, 3.2, -0.6),
-           SourceSpec("J0510+1800", "BANDPASS", 5.1675, 18.0161, 1.8, -0.5),
-           SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 0.9, -0.7),
-           SourceSpec("J0541+1527", "CHECK", 5.6956, 15.4586, 0.25, -0.4),
-           SourceSpec("TargetX", "TARGET", 5.5800, 14.2000, 0.05, 0.0)]
-    sched = [("J0423-0120", 180), ("J0510+1800", 300)]
-    for k in range(5):
-        sched += [("J0530+1331", 60), ("TargetX", 360)]
-        if k in (1, 4):
-            sched += [("J0541+1527", 60)]
-    sched += [("J0530+1331", 60)]
-    return Preset("alma_band3", "ALMA", 25, 15.0, 330.0, [90.5, 92.5, 102.5, 104.5], 16, 1875.0,
-                  2800.0, 6.0, src, sched, 97.5)
-
-
-def _band6_resolved() -> Preset:
-    src = [SourceSpec("Ganymede", "AMPLITUDE", 4.6, 21.5, 10.0, 2.0, disk_arcsec=1.6, limb=0.3),
-           SourceSpec("J0510+1800", "BANDPASS", 5.1675, 18.0161, 1.2, -0.6),
-           SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 0.7, -0.7),
-           SourceSpec("J0541+1527", "CHECK", 5.6956, 15.4586, 0.2, -0.5),
-           SourceSpec("TargetY", "TARGET", 5.5800, 14.2000, 0.05, 0.0)]
-    sched = [("Ganymede", 240), ("J0510+1800", 300)]
-    for k in range(4):
-        sched += [("J0530+1331", 60), ("TargetY", 360)]
-        if k in (1, 3):
-            sched += [("J0541+1527", 60)]
-    sched += [("J0530+1331", 60)]
-    return Preset("alma_band6_resolved", "ALMA", 25, 15.0, 700.0, [224.0, 226.0, 240.0, 242.0],
-                  16, 1875.0, 4500.0, 6.0, src, sched, 233.0)
-
-
-def _small() -> Preset:
-    """A tiny observation for fast unit tests (8 antennas, 2 spws x 8 channels, ~8 min)."""
-    src = [SourceSpec("J0423-0120", "AMPLITUDE", 4.3977, -1.3425, 3.2, -0.6),
-           SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 1.0, -0.7),
-           SourceSpec("TargetX", "TARGET", 5.5800, 14.2000, 0.05, 0.0)]
-    sched = [("J0423-0120", 120), ("J0530+1331", 60), ("TargetX", 120), ("J0530+1331", 60),
-             ("TargetX", 120), ("J0530+1331", 60)]
-    return Preset("small", "ALMA", 8, 15.0, 250.0, [100.0, 102.0], 8, 1875.0, 2800.0, 6.0,
-                  src, sched, 101.0)
-
-
-PRESETS = {"alma_band3": _band3, "alma_band6_resolved": _band6_resolved, "small": _small}
-
-
-def get_preset(name: str) -> Preset:
-    if name not in PRESETS:
-        raise PipelineError(f"unknown preset '{name}'; valid presets: {', '.join(PRESETS)}")
-    return PRESETS[name]()
-
+from .presets import INTENT_MODES, PRESETS, Preset, get_preset  # noqa: F401
 
 # ---- geometry -------------------------------------------------------------------------------
 def _geodetic_to_itrf(lon: float, lat: float, h: float) -> np.ndarray:
@@ -233,10 +135,19 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
     os.makedirs(os.path.dirname(out), exist_ok=True)
 
     pos = array_layout(p, rng)
-    nant, nspw, nchan = p.nant, len(p.spw_centres_ghz), p.nchan
-    chw = p.spw_bw_mhz * 1e6 / nchan
-    spw_freqs = [c * 1e9 + (np.arange(nchan) - (nchan - 1) / 2) * chw for c in p.spw_centres_ghz]
+    nant, nspw, nchans = p.nant, len(p.spw_centres_ghz), p.nchans()
+    chw = np.array([p.spw_bw_mhz * 1e6 / n for n in nchans])
+    spw_freqs = [c * 1e9 + (np.arange(n) - (n - 1) / 2) * w
+                 for c, n, w in zip(p.spw_centres_ghz, nchans, chw)]
     sigma = p.sefd_jy / np.sqrt(2 * chw * p.tint) * (1 + 0.05 * np.arange(nspw))  # per spw
+    widths = [np.full(n, w) for n, w in zip(nchans, chw)]
+    names_spw = [f"SPW{i}" for i in range(nspw)]
+    if p.ch_avg_of is not None:   # ALMA's 1-channel average of a window, as an extra spw
+        k = p.ch_avg_of
+        names_spw = [f"X{i}#FULL_RES" for i in range(nspw)] + [f"X{k}#CH_AVG"]
+        spw_freqs.append(np.array([spw_freqs[k].mean()]))
+        widths.append(np.array([widths[k].sum()]))
+        sigma = np.r_[sigma, sigma[k] / np.sqrt(nchans[k])]
 
     # timeline: start so that the middle of the observation has LST ~ mean RA of the sources
     schedule = p.schedule * max(1, int(round(duration_scale)))
@@ -255,8 +166,8 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
                 for i, n in enumerate(ant_names)]
     fields = [{"name": s.name, "ra": np.deg2rad(15 * s.ra_h), "dec": np.deg2rad(s.dec_deg)}
               for s in p.sources]
-    spws = [{"name": f"SPW{i}", "chan_freq": f, "chan_width": np.full(nchan, chw)}
-            for i, f in enumerate(spw_freqs)]
+    spws = [{"name": nm, "chan_freq": f, "chan_width": w}
+            for nm, f, w in zip(names_spw, spw_freqs, widths)]
     create_ms(out, antennas=antennas, fields=fields, spws=spws, corrs=list(p.corrs),
               states=states, telescope=p.telescope, time_range=(t_start, t_start + total),
               weight_spectrum=p.weight_spectrum)
@@ -270,7 +181,9 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
     for i, s in enumerate(p.sources):
         src = {"id": i, "intent": s.intent, "flux_jy": s.flux, "spix": s.spix,
                "reffreq_hz": p.reffreq_ghz * 1e9, "disk_arcsec": s.disk_arcsec, "limb": s.limb}
-        src["flux_per_spw"] = [float(source_flux(src, f.mean())) for f in spw_freqs]
+        src["flux_per_spw"] = [float(source_flux(src, f.mean())) for f in spw_freqs[:nspw]]
+        if p.ch_avg_of is not None:   # the CH_AVG spw holds the channel mean of its window
+            src["flux_per_spw"].append(float(source_flux(src, spw_freqs[p.ch_avg_of]).mean()))
         truth["fields"][s.name] = src
 
     _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, faults, rng,
@@ -317,7 +230,8 @@ def catalogue_rows(truth: dict, err: float, rng: np.random.Generator) -> list[Fl
 def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, faults, rng,
                 t_start):
     from casacore.tables import table
-    nant, nspw, ncorr = p.nant, len(spw_freqs), len(p.corrs)
+    nant, ncorr = p.nant, len(p.corrs)
+    nspw = len(p.spw_centres_ghz)          # science windows (with gains of their own)
     a1, a2 = np.triu_indices(nant, 1)
     nbl = len(a1)
     tb = table(out, ack=False, readonly=False)
@@ -340,8 +254,8 @@ def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, 
         tt = np.repeat(times, nbl)
         aa1, aa2 = np.tile(a1, nt), np.tile(a2, nt)
         uvw = uvw_for(pos, aa1, aa2, tt, ra, dec)
-        state = intents.index(src["intent"])
         n = nt * nbl
+        blocks = []
         for s in range(nspw):
             f = spw_freqs[s]
             model = np.broadcast_to(source_flux(src, f)[None, :], (n, len(f))).astype(complex)
@@ -354,33 +268,60 @@ def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, 
             gj = gg[:, a2, :].reshape(n, 2)
             vis = (gi * np.conj(gj))[:, None, :] * model[:, :, None]
             noise = sigma[s] * (rng.standard_normal(vis.shape) + 1j * rng.standard_normal(vis.shape))
-            data = (vis + noise).astype(np.complex64)
-            flag = np.zeros(data.shape, bool)
-            if flagged_ant is not None:
-                flag[(aa1 == flagged_ant) | (aa2 == flagged_ant)] = True
-            tb.addrows(n)
-            put = lambda c, v: tb.putcol(c, v, row, n)  # noqa: E731
-            put("DATA", data)
-            put("FLAG", flag)
-            put("FLAG_ROW", flag.all(axis=(1, 2)))
-            w = np.full((n, ncorr), 1 / sigma[s] ** 2, np.float32)
-            put("WEIGHT", w)
-            put("SIGMA", np.full((n, ncorr), sigma[s], np.float32))
-            if p.weight_spectrum:
-                put("WEIGHT_SPECTRUM", np.broadcast_to(w[:, None, :], data.shape).copy())
-            put("UVW", uvw)
-            put("TIME", tt)
-            put("TIME_CENTROID", tt)
-            put("INTERVAL", np.full(n, p.tint))
-            put("EXPOSURE", np.full(n, p.tint))
-            put("ANTENNA1", aa1.astype(np.int32))
-            put("ANTENNA2", aa2.astype(np.int32))
-            put("DATA_DESC_ID", np.full(n, s, np.int32))
-            put("FIELD_ID", np.full(n, fid, np.int32))
-            put("SCAN_NUMBER", np.full(n, scan, np.int32))
-            put("STATE_ID", np.full(n, state, np.int32))
-            for c in ("ARRAY_ID", "FEED1", "FEED2", "OBSERVATION_ID", "PROCESSOR_ID"):
-                put(c, np.zeros(n, np.int32))
-            row += n
+            blocks.append((vis + noise).astype(np.complex64))
+        if p.ch_avg_of is not None:
+            blocks.append(blocks[p.ch_avg_of].mean(axis=1, keepdims=True))
+        flag_rows = np.zeros(n, bool)
+        if flagged_ant is not None:
+            flag_rows = (aa1 == flagged_ant) | (aa2 == flagged_ant)
+        scal = {"TIME": tt, "TIME_CENTROID": tt, "INTERVAL": np.full(n, p.tint),
+                "EXPOSURE": np.full(n, p.tint), "ANTENNA1": aa1.astype(np.int32),
+                "ANTENNA2": aa2.astype(np.int32), "FIELD_ID": np.full(n, fid, np.int32),
+                "SCAN_NUMBER": np.full(n, scan, np.int32), "FLAG_ROW": flag_rows, "UVW": uvw,
+                "STATE_ID": np.full(n, intents.index(src["intent"]), np.int32)}
+        scal.update({c: np.zeros(n, np.int32) for c in ("ARRAY_ID", "FEED1", "FEED2",
+                                                         "OBSERVATION_ID", "PROCESSOR_ID")})
+        tb.addrows(n * len(blocks))
+        if p.interleave:
+            _put_interleaved(tb, row, nt, nbl, blocks, scal, sigma, ncorr, p.weight_spectrum)
+        else:
+            for s, data in enumerate(blocks):
+                _put_spw(tb, row + s * n, data, scal, s, sigma[s], ncorr, p.weight_spectrum)
+        row += n * len(blocks)
         t = times[-1] + p.tint / 2 + 10.0
     tb.close()
+
+
+def _vis_columns(data: np.ndarray, flag_rows: np.ndarray, sigma: float, ncorr: int, ws: bool) -> dict:
+    n = len(data)
+    w = np.full((n, ncorr), 1 / sigma ** 2, np.float32)
+    cols = {"DATA": data, "FLAG": np.broadcast_to(flag_rows[:, None, None], data.shape).copy(),
+            "WEIGHT": w, "SIGMA": np.full((n, ncorr), sigma, np.float32)}
+    if ws:
+        cols["WEIGHT_SPECTRUM"] = np.broadcast_to(w[:, None, :], data.shape).copy()
+    return cols
+
+
+def _put_spw(tb, row, data, scal, s, sigma, ncorr, ws):
+    """One spw's rows of a scan, contiguous."""
+    n = len(data)
+    cols = {**scal, **_vis_columns(data, scal["FLAG_ROW"], sigma, ncorr, ws),
+            "DATA_DESC_ID": np.full(n, s, np.int32)}
+    for c, v in cols.items():
+        tb.putcol(c, v, row, n)
+
+
+def _put_interleaved(tb, row, nt, nbl, blocks, scal, sigma, ncorr, ws):
+    """All spws of a scan interleaved per integration (time, spw, baseline), as ALMA writes."""
+    ns = len(blocks)
+    inter = lambda v: np.repeat(v.reshape((nt, 1, nbl) + v.shape[1:]), ns, axis=1).reshape(  # noqa: E731
+        (nt * ns * nbl,) + v.shape[1:])
+    for c, v in scal.items():
+        tb.putcol(c, inter(v), row, nt * ns * nbl)
+    tb.putcol("DATA_DESC_ID", np.tile(np.repeat(np.arange(ns, dtype=np.int32), nbl), nt), row, nt * ns * nbl)
+    for s, data in enumerate(blocks):
+        cols = _vis_columns(data, scal["FLAG_ROW"], sigma[s], ncorr, ws)
+        for k in range(nt):
+            r = row + (k * ns + s) * nbl
+            for c, v in cols.items():
+                tb.putcol(c, v[k * nbl:(k + 1) * nbl], r, nbl)

@@ -189,6 +189,27 @@ def check_is_ms(path: str) -> None:
                       f"it is not a complete MeasurementSet")
 
 
+def content_fingerprint(path: str, skip_columns=("MODEL_DATA",)) -> list:
+    """[file, size, mtime] of the main table's storage files, except those of the data managers
+    that hold `skip_columns` (MODEL_DATA: fluxpipe's own output) and the table's headers, which
+    change when a column is added. A change of DATA, FLAG, WEIGHT, UVW, ... changes this."""
+    import re
+    from casacore.tables import table
+    t = table(path, ack=False)
+    try:
+        dm = t.getdminfo()
+    finally:
+        t.close()
+    skip = {int(v["SEQNR"]) for v in dm.values() if set(v.get("COLUMNS", [])) & set(skip_columns)}
+    out = []
+    for f in sorted(os.listdir(path)):
+        m = re.match(r"table\.f(\d+)", f)
+        if m and int(m.group(1)) not in skip:
+            st = os.stat(os.path.join(path, f))
+            out.append([f, st.st_size, st.st_mtime_ns])
+    return out
+
+
 def read_metadata(path: str) -> MSMetadata:
     """Read the metadata of the MeasurementSet at `path` (never touches DATA)."""
     path = os.path.abspath(str(path)).rstrip("/")

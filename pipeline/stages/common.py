@@ -17,7 +17,7 @@ from ..cube import Cube
 from ..errors import NoDataError, PipelineError
 from ..gaincal import parse_solint
 from ..ms import read_metadata, select
-from ..ms.metadata import MSMetadata
+from ..ms.metadata import MSMetadata, content_fingerprint
 from ..ms.onepass import build_cube
 from ..qa import QAScore
 from ..skymodel import model_function
@@ -42,15 +42,11 @@ def calibrators(md: MSMetadata) -> list[str]:
     return [f.name for f in md.fields if f.intents & set(CAL_INTENTS)]
 
 
-def ms_fingerprint(path: str) -> dict:
-    """What identifies the MS's content cheaply: row count and main table file size/mtime."""
-    st = os.stat(os.path.join(path, "table.dat"))
-    return {"path": os.path.abspath(path), "size": st.st_size, "mtime": st.st_mtime_ns}
-
-
 def cube_key(md: MSMetadata, fields: list[int], model: dict, precal: list[dict]) -> str:
-    """Fingerprint of what the cube depends on: MS, selection, reference model, pre-applied tables."""
-    doc = {"ms": ms_fingerprint(md.path), "nrows": md.nrows, "fields": fields, "spw": "",
+    """Fingerprint of what the cube depends on: the MS's content (every column's storage but
+    MODEL_DATA's), the selection, the reference model and the pre-applied tables."""
+    doc = {"ms": md.path, "storage": content_fingerprint(md.path), "nrows": md.nrows,
+           "time_range": list(md.time_range), "fields": fields, "spw": "",
            "model": model, "precal": precal, "version": 1}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 

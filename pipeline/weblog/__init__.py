@@ -1,4 +1,4 @@
-"""The weblog: jinja2 templates from weblog_templates/, matplotlib PNGs, relative links only."""
+"""The weblog: jinja2 templates from weblog_templates/, SVG plots from stage artefacts, relative links only."""
 from __future__ import annotations
 
 import datetime as _dt

@@ -1,0 +1,142 @@
+"""Observation presets of the simulator: array, spectral setup, sources, schedule."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import PipelineError
+
+ALMA_SITE = (-67.7548 * np.pi / 180, -23.0229 * np.pi / 180, 5058.7)  # lon, lat, height
+VLA_SITE = (-107.6184 * np.pi / 180, 34.0784 * np.pi / 180, 2124.0)
+
+INTENT_MODES = {
+    "AMPLITUDE": "CALIBRATE_FLUX#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
+    "BANDPASS": "CALIBRATE_BANDPASS#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
+    "PHASE": "CALIBRATE_PHASE#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
+    "CHECK": "OBSERVE_CHECK_SOURCE#ON_SOURCE,CALIBRATE_WVR#ON_SOURCE",
+    "TARGET": "OBSERVE_TARGET#ON_SOURCE",
+}
+
+
+@dataclass
+class SourceSpec:
+    name: str
+    intent: str
+    ra_h: float
+    dec_deg: float
+    flux: float          # Jy at reffreq
+    spix: float
+    disk_arcsec: float = 0.0  # > 0: resolved disk of this diameter
+    limb: float = 0.0         # limb darkening exponent: I(r) ~ (1 - r^2)^limb
+
+
+@dataclass
+class Preset:
+    name: str
+    telescope: str
+    nant: int
+    r_min: float
+    r_max: float
+    spw_centres_ghz: list[float]
+    nchan: int
+    spw_bw_mhz: float
+    sefd_jy: float
+    tint: float
+    sources: list[SourceSpec]
+    schedule: list[tuple[str, float]]  # (source name, seconds)
+    reffreq_ghz: float
+    catalogue_error: float = 0.05   # fractional offsets of non-reference catalogue fluxes
+    site: tuple = ALMA_SITE
+    corrs: tuple = ("XX", "YY")
+    weight_spectrum: bool = False
+    faults: dict = field(default_factory=dict)
+    nchan_per_spw: list[int] | None = None   # spws of different shapes (else nchan for all)
+    ch_avg_of: int | None = None   # add a 1-channel CH_AVG copy of this spw (ALMA's #CH_AVG)
+    interleave: bool = False       # rows ordered time, spw, baseline (as ALMA writes them)
+
+    def nchans(self) -> list[int]:
+        return list(self.nchan_per_spw or [self.nchan] * len(self.spw_centres_ghz))
+
+
+def _band3() -> Preset:
+    src = [SourceSpec("J0423-0120", "AMPLITUDE", 4.3977, -1.3425, 3.2, -0.6),
+           SourceSpec("J0510+1800", "BANDPASS", 5.1675, 18.0161, 1.8, -0.5),
+           SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 0.9, -0.7),
+           SourceSpec("J0541+1527", "CHECK", 5.6956, 15.4586, 0.25, -0.4),
+           SourceSpec("TargetX", "TARGET", 5.5800, 14.2000, 0.05, 0.0)]
+    sched = [("J0423-0120", 180), ("J0510+1800", 300)]
+    for k in range(5):
+        sched += [("J0530+1331", 60), ("TargetX", 360)]
+        if k in (1, 4):
+            sched += [("J0541+1527", 60)]
+    sched += [("J0530+1331", 60)]
+    return Preset("alma_band3", "ALMA", 25, 15.0, 330.0, [90.5, 92.5, 102.5, 104.5], 16, 1875.0,
+                  2800.0, 6.0, src, sched, 97.5)
+
+
+def _band6_resolved() -> Preset:
+    src = [SourceSpec("Ganymede", "AMPLITUDE", 4.6, 21.5, 10.0, 2.0, disk_arcsec=1.6, limb=0.3),
+           SourceSpec("J0510+1800", "BANDPASS", 5.1675, 18.0161, 1.2, -0.6),
+           SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 0.7, -0.7),
+           SourceSpec("J0541+1527", "CHECK", 5.6956, 15.4586, 0.2, -0.5),
+           SourceSpec("TargetY", "TARGET", 5.5800, 14.2000, 0.05, 0.0)]
+    sched = [("Ganymede", 240), ("J0510+1800", 300)]
+    for k in range(4):
+        sched += [("J0530+1331", 60), ("TargetY", 360)]
+        if k in (1, 3):
+            sched += [("J0541+1527", 60)]
+    sched += [("J0530+1331", 60)]
+    return Preset("alma_band6_resolved", "ALMA", 25, 15.0, 700.0, [224.0, 226.0, 240.0, 242.0],
+                  16, 1875.0, 4500.0, 6.0, src, sched, 233.0)
+
+
+def _small() -> Preset:
+    """A tiny observation for fast unit tests (8 antennas, 2 spws x 8 channels, ~8 min)."""
+    src = [SourceSpec("J0423-0120", "AMPLITUDE", 4.3977, -1.3425, 3.2, -0.6),
+           SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 1.0, -0.7),
+           SourceSpec("TargetX", "TARGET", 5.5800, 14.2000, 0.05, 0.0)]
+    sched = [("J0423-0120", 120), ("J0530+1331", 60), ("TargetX", 120), ("J0530+1331", 60),
+             ("TargetX", 120), ("J0530+1331", 60)]
+    return Preset("small", "ALMA", 8, 15.0, 250.0, [100.0, 102.0], 8, 1875.0, 2800.0, 6.0,
+                  src, sched, 101.0)
+
+
+def _mixed() -> Preset:
+    """A real-shaped ALMA band-3 EB: FDM and TDM windows of 128, 64, 16 and 8 channels, a
+    1-channel CH_AVG copy of the first, rows interleaved in time across data descriptions."""
+    p = _band3()
+    p.name = "alma_mixed"
+    p.nant = 16
+    p.nchan_per_spw = [128, 64, 16, 8]
+    p.ch_avg_of = 0
+    p.interleave = True
+    p.schedule = p.schedule[:9]
+    return p
+
+
+def _large() -> Preset:
+    """A full-size ALMA-like EB for benchmarks: 43 antennas, 4 x 64 channels, 2-s integrations,
+    6.07 M rows (~7 GB of DATA, FLAG, WEIGHT); duration_scale multiplies its length."""
+    p = _band3()
+    p.name = "alma_large"
+    p.nant, p.nchan, p.tint, p.r_max = 43, 64, 2.0, 600.0
+    sched = [("J0423-0120", 180), ("J0510+1800", 300)]
+    for k in range(5):
+        sched += [("J0530+1331", 60), ("TargetX", 480)]
+        if k in (1, 4):
+            sched += [("J0541+1527", 60)]
+    p.schedule = sched + [("J0530+1331", 60)]
+    return p
+
+
+PRESETS = {"alma_band3": _band3, "alma_band6_resolved": _band6_resolved, "small": _small,
+           "alma_mixed": _mixed, "alma_large": _large}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise PipelineError(f"unknown preset '{name}'; valid presets: {', '.join(PRESETS)}")
+    return PRESETS[name]()
+
+
