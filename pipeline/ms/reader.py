@@ -1,10 +1,11 @@
 """Chunked reading of visibilities.
 
-`iter_chunks` yields blocks of one field, spw (data description) and scan, split at integration
-boundaries so that no block holds more than `max_bytes` of visibility data (unless a single
-integration is larger). Every selected row is delivered exactly once. Scalar columns are
-scanned in blocks of `SCAN_ROWS` rows to find the selected rows; DATA/FLAG/WEIGHT are read
-only for the rows of the block in hand.
+`iter_chunks` yields blocks of one field, spw (data description) and scan, split between runs
+of rows or at integration boundaries so that no block holds more than `max_bytes` of
+visibility data (unless a single integration is larger). Every selected row is delivered
+exactly once. Scalar columns are scanned in blocks of `SCAN_ROWS` rows to find runs of selected
+rows (memory grows with the runs, not the rows); DATA/FLAG/WEIGHT are read only for the rows of
+the block in hand.
 """
 from __future__ import annotations
 
@@ -151,28 +152,58 @@ def _read_rows(tb, col: str, rows: np.ndarray, chans: np.ndarray | None, nchan: 
     return arr
 
 
-def group_blocks(md: MSMetadata, rows: np.ndarray, keys: dict, bytes_per_chan_corr: int,
-                 max_bytes: int, channels=None):
-    """Split selected rows into blocks of one field, data description and scan, each cut at
-    integration boundaries to at most max_bytes. Yields (field_id, ddid, scan, rows, times)
-    with rows ascending. channels(spw_id) -> selected channel indices or None (all)."""
-    order = np.lexsort((rows, keys["TIME"], keys["SCAN_NUMBER"], keys["DATA_DESC_ID"],
-                        keys["FIELD_ID"]))
-    rows = rows[order]
-    k = {c: v[order] for c, v in keys.items()}
-    grp = np.flatnonzero((np.diff(k["FIELD_ID"]) != 0) | (np.diff(k["DATA_DESC_ID"]) != 0)
-                         | (np.diff(k["SCAN_NUMBER"]) != 0)) + 1
-    for g in np.split(np.arange(len(rows)), grp):
-        ddid = int(k["DATA_DESC_ID"][g[0]])
+def selected_runs(md: MSMetadata, sel: Selection, tb) -> np.ndarray:
+    """Runs of consecutive selected rows with one field, data description and scan:
+    (nrun, 5) int64 [first row, nrows, field, ddid, scan]. Memory grows with the number of runs
+    (integrations x data descriptions for ALMA's interleaved rows), not with the rows."""
+    out = []
+    for start, m, k in selection_blocks(md, sel, tb):
+        idx = np.flatnonzero(m)
+        if not idx.size:
+            continue
+        f, d, sc = k["FIELD_ID"][idx], k["DATA_DESC_ID"][idx], k["SCAN_NUMBER"][idx]
+        brk = np.flatnonzero((np.diff(idx) != 1) | (np.diff(f) != 0) | (np.diff(d) != 0)
+                             | (np.diff(sc) != 0)) + 1
+        first, end = np.r_[0, brk], np.r_[brk, len(idx)]
+        out.append(np.column_stack([idx[first] + start, end - first, f[first], d[first], sc[first]]))
+    return np.concatenate(out).astype(np.int64) if out else np.zeros((0, 5), np.int64)
+
+
+def group_runs(md: MSMetadata, runs: np.ndarray, bytes_per_chan_corr: int, max_bytes: int,
+               channels=None, tb=None):
+    """Split the runs into blocks of one field, data description and scan of at most
+    max_bytes (unless one integration is larger), cut between runs or, inside a long run, at
+    integration boundaries (TIME of that run read then). Yields (field_id, ddid, scan, rows),
+    rows ascending. channels(spw_id) -> selected channel indices or None (all)."""
+    order = np.lexsort((runs[:, 0], runs[:, 4], runs[:, 3], runs[:, 2]))
+    runs = runs[order]
+    key = runs[:, 2:5]
+    cut = np.flatnonzero((np.diff(key, axis=0) != 0).any(axis=1)) + 1
+    for g in np.split(np.arange(len(runs)), cut):
+        fid, ddid, scan = (int(x) for x in runs[g[0], 2:5])
         spw = md.spws[md.datadescs[ddid].spw_id]
         ncorr = len(md.corr_types[md.datadescs[ddid].pol_id])
         chans = channels(spw.id) if channels else None
         nch = spw.nchan if chans is None else len(chans)
         cap = max(1, max_bytes // (nch * ncorr * bytes_per_chan_corr))
-        for piece in _split_at_times(g, k["TIME"], cap):
-            piece = piece[np.argsort(rows[piece], kind="stable")]
-            yield (int(k["FIELD_ID"][g[0]]), ddid, int(k["SCAN_NUMBER"][g[0]]), rows[piece],
-                   k["TIME"][piece])
+        pending, n = [], 0
+        for r0, nr in runs[g, :2]:
+            pieces = [(int(r0), int(nr))]
+            if nr > cap and tb is not None:
+                t = tb.getcol("TIME", int(r0), int(nr))
+                pieces = [(int(r0) + int(p[0]), len(p)) for p in _split_at_times(np.arange(nr), t, cap)]
+            for p0, pn in pieces:
+                if n and n + pn > cap:
+                    yield fid, ddid, scan, _rows_of(pending)
+                    pending, n = [], 0
+                pending.append((p0, pn))
+                n += pn
+        if pending:
+            yield fid, ddid, scan, _rows_of(pending)
+
+
+def _rows_of(runs: list[tuple[int, int]]) -> np.ndarray:
+    return np.concatenate([np.arange(r0, r0 + n, dtype=np.int64) for r0, n in runs])
 
 
 def iter_chunks(ms, sel: Selection | None = None, column: str = "DATA",
@@ -193,16 +224,15 @@ def iter_chunks(ms, sel: Selection | None = None, column: str = "DATA",
         raise NoDataError(f"{md.name} has no MODEL_DATA column; run setmodel first")
     tb = table(md.path, ack=False)
     try:
-        rows, keys = selected_rows(md, sel, tb, with_keys=True)
-        if rows.size == 0:
+        runs = selected_runs(md, sel, tb)
+        if not len(runs):
             return
         has_ws = "WEIGHT_SPECTRUM" in md.columns and _ws_defined(tb)
         per = 8 + 1 + 4 + (8 if with_model else 0)   # data, flag, weight (and model) bytes
-        for fid, ddid, scan, r, times in group_blocks(md, rows, keys, per, max_bytes, sel.channels):
+        for fid, ddid, scan, r in group_runs(md, runs, per, max_bytes, sel.channels, tb):
             chans = sel.channels(md.datadescs[ddid].spw_id)
             ReadStats.chunks += 1
-            yield _read_chunk(tb, md, sel, r, times, ddid, fid, scan, chans, column, has_ws,
-                              with_model)
+            yield _read_chunk(tb, md, sel, r, ddid, fid, scan, chans, column, has_ws, with_model)
     finally:
         tb.close()
 
@@ -230,7 +260,7 @@ def _split_at_times(idx: np.ndarray, times: np.ndarray, cap: int):
         a = b
 
 
-def _read_chunk(tb, md, sel, rows, times, ddid, field_id, scan, chans, column, has_ws,
+def _read_chunk(tb, md, sel, rows, ddid, field_id, scan, chans, column, has_ws,
                 with_model) -> Chunk:
     spw = md.spws[md.datadescs[ddid].spw_id]
     nchan = spw.nchan
@@ -249,7 +279,7 @@ def _read_chunk(tb, md, sel, rows, times, ddid, field_id, scan, chans, column, h
     keep = None
     if sel.uvrange is not None:
         keep = uv_mask(sel.uvrange, uvw, spw.centre_freq)
-    c = Chunk(field_id, spw.id, ddid, scan, rows, times,
+    c = Chunk(field_id, spw.id, ddid, scan, rows, rd("TIME"),
               rd("INTERVAL"), a1, a2, uvw, data, flag, weight, ch, spw.chan_freq[ch], model)
     if keep is not None and not keep.all():
         for name in ("rows", "time", "interval", "antenna1", "antenna2", "uvw", "data", "flag",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from heuristics.derived import row_means, weighted_mean_error
+from heuristics.derived import WeightedStats, row_means
 from ..calapply import Applier
 from ..caltable import read_caltable
 from ..calsolve import applied
@@ -58,13 +58,10 @@ def derived_fluxes(cube, md, field_ids: list[int], applier: Applier) -> dict[int
     acc: dict = {}
     for b in cube.blocks(fields=field_ids):
         vis, w = applied(b, applier, raw=True)
-        x, wr = row_means(vis, w)
-        a = acc.setdefault((b.field_id, b.spw_id), ([], []))
-        a[0].append(x)
-        a[1].append(wr)
+        acc.setdefault((b.field_id, b.spw_id), WeightedStats()).add(*row_means(vis, w))
     out: dict = {}
-    for (f, s), (xs, ws) in acc.items():
-        r = weighted_mean_error(np.concatenate(xs), np.concatenate(ws))
+    for (f, s), stats in acc.items():
+        r = stats.result()
         if r is not None:
             out.setdefault(f, {})[str(s)] = DerivedFlux(flux_jy=r[0], error_jy=r[1], n_rows=r[2])
     return out
