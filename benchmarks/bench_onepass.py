@@ -126,6 +126,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--preset", default="alma_large")
+    ap.add_argument("--write-repeats", type=int, default=2, help="alternations in write_compare")
     args = ap.parse_args()
     t = time.perf_counter()
     ms = measure(simulated, args.preset, args.scale)["extra"]   # in a child: keeps this process small
@@ -134,7 +135,7 @@ if __name__ == "__main__":
     name = f"{args.preset} x{args.scale} ({ms_rows(ms)} rows)"
     read = measure(single_read, ms)
     report(f"single_read {name}", read)
-    write = measure(write_compare, ms)
+    write = measure(write_compare, ms, args.write_repeats)
     report(f"write_compare {name}", write)
     rec = recipe(ms, os.path.join(RESULTS, f"out_{args.preset}_x{args.scale}"))
     s = rec["stages_s"]
