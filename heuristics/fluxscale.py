@@ -77,6 +77,7 @@ class SpectralFit:
     spidx_err: list[float]
     covar: list[list[float]] = field(default_factory=list)
     order: int = 0
+    note: str = ""          # why the order is lower than asked, when it is
 
 
 def spectral_fit(freq: np.ndarray, fd: np.ndarray, fderr: np.ndarray, fitorder: int = 1) -> SpectralFit:
@@ -98,7 +99,12 @@ def spectral_fit(freq: np.ndarray, fd: np.ndarray, fderr: np.ndarray, fitorder: 
     x = lf - lf.mean()
     y = np.log10(fd[use])
     sig = fderr[use] / fd[use]
-    npar = min(fitorder + 1, int(use.sum()))
+    distinct = len(np.unique(np.round(lf, 9)))
+    npar = min(fitorder + 1, int(use.sum()), distinct)
+    note = ""
+    if npar < fitorder + 1:
+        note = (f"fit order {npar - 1} instead of {fitorder}: {int(use.sum())} usable spws at "
+                f"{distinct} distinct frequencies")
     A = np.vander(x, npar, increasing=True)
     w = 1 / sig ** 2
     N = A.T @ (A * w[:, None])
@@ -109,4 +115,4 @@ def spectral_fit(freq: np.ndarray, fd: np.ndarray, fderr: np.ndarray, fitorder: 
     errs = np.sqrt(np.diag(cov)) * scale
     flux = 10 ** coef[0]
     return SpectralFit(float(flux), float(np.log(10) * flux * errs[0]), float(10 ** lf.mean()),
-                       [float(c) for c in coef], [float(e) for e in errs], cov.tolist(), npar - 1)
+                       [float(c) for c in coef], [float(e) for e in errs], cov.tolist(), npar - 1, note)

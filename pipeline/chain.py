@@ -18,8 +18,9 @@ from .recipe import run_recipe
 def run_chain(ms: str, outdir: str, ref_field: str | None = None, fluxcsv: str | None = None,
               refant: str = "", use_resolved: bool = True, amp_outlier_sigma: float = 50.0,
               minsnr: float = 2.0, minblperant: int = 4, fitorder: int = 1,
-              disk_arcsec: float = 0.0, do_writeback: bool = True) -> dict:
-    stages = [{"setmodel": {"disk_arcsec": disk_arcsec, **({"reference": ref_field} if ref_field else {}),
+              disk_arcsec: float | str | None = None, do_writeback: bool = True) -> dict:
+    stages = [{"setmodel": {**({"disk_arcsec": disk_arcsec} if disk_arcsec is not None else {}),
+                            **({"reference": ref_field} if ref_field else {}),
                             **({"reffile": os.path.abspath(fluxcsv)} if fluxcsv else {})}},
               {"resolvedcal": {"refant": refant, **({} if use_resolved else {"hm_resolvedcals": "manual"})}},
               {"phaseup": {"minsnr": minsnr, "minblperant": minblperant}},
@@ -34,4 +35,5 @@ def run_chain(ms: str, outdir: str, ref_field: str | None = None, fluxcsv: str |
     st = next(iter(ctx.ms.values()))
     return {"ms": st.name, "reference": st.reference, "transfer": st.transfer,
             "refant": st.refants[0], "resolved": st.resolved.model_dump(), "flags": st.flags,
-            "fluxes": {f: r.model_dump() for f, r in st.fluxes.items()}, "model": st.reference_model}
+            "fluxes": {f: r.model_dump() for f, r in st.fluxes.items()}, "model": st.reference_model,
+            "fields": [f.model_dump() for f in st.fields], "qa": [q for r in ctx.results for q in r.qa]}

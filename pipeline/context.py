@@ -46,6 +46,25 @@ class SpwFlux(BaseModel):
     catalogue_jy: float | None = None
     ratio: float | None = None
     missing: bool = False
+    reason: str = ""                # why missing: no rows, all flagged, below minsnr
+
+
+class FieldRoleRecord(BaseModel):
+    """A field's role in the flux transfer and the rule that gave it."""
+    id: int
+    name: str
+    role: Literal["reference", "transfer", "target", "other"]
+    rule: str
+    intents: list[str] = Field(default_factory=list)
+
+
+class SpwRecord(BaseModel):
+    """A spectral window and whether it is solved (science windows), with the reason."""
+    id: int
+    name: str
+    nchan: int
+    used: bool
+    reason: str
 
 
 class SpectralFitResult(BaseModel):
@@ -55,6 +74,7 @@ class SpectralFitResult(BaseModel):
     spidx: float
     spidx_err: float
     spidx_poly: list[float] = Field(default_factory=lambda: [0.0])
+    note: str = ""                  # e.g. why the fit order is lower than asked
 
 
 class DerivedFlux(BaseModel):
@@ -78,10 +98,10 @@ class CatalogueEntry(BaseModel):
 
 class CubeRef(BaseModel):
     folder: str                     # relative to the output folder
-    key: str
-    rows: int = 0
-    bytes_read: int = 0
-    seconds: float = 0.0
+    keys: dict[int, str] = Field(default_factory=dict)    # field -> key of its blocks
+    rows: int = 0                   # MS rows behind the cube's fields
+    bytes_read: int = 0             # bytes one pass over them reads
+    seconds: float = 0.0            # seconds of the passes that built them
 
 
 class IOStats(BaseModel):
@@ -98,9 +118,13 @@ class MSState(BaseModel):
     name: str
     summary: dict = Field(default_factory=dict)
     refants: list[int] = Field(default_factory=list)
-    reference: str = ""
+    reference: str = ""             # the (first) reference field
+    references: list[str] = Field(default_factory=list)
     transfer: list[str] = Field(default_factory=list)
-    reference_model: SourceModel | None = None
+    fields: list[FieldRoleRecord] = Field(default_factory=list)
+    spws: list[SpwRecord] = Field(default_factory=list)
+    spw_selection: str = ""         # CASA spw selection of the pass ('' = all)
+    reference_models: dict[str, SourceModel] = Field(default_factory=dict)
     resolved: ResolvedSelection = Field(default_factory=ResolvedSelection)
     callibrary: list[CalEntry] = Field(default_factory=list)
     flags: list[dict] = Field(default_factory=list)
@@ -109,6 +133,13 @@ class MSState(BaseModel):
     cube: CubeRef | None = None
     model_data: str = ""            # what MODEL_DATA holds after writeback
     io: IOStats = Field(default_factory=IOStats)
+
+    @property
+    def reference_model(self) -> SourceModel | None:
+        return self.reference_models.get(self.reference)
+
+    def field_ids(self, role: str) -> list[int]:
+        return [f.id for f in self.fields if f.role == role]
 
     def calibration(self, role: Role) -> CalEntry | None:
         """The library's table for `role` (the latest registered)."""
@@ -173,9 +204,9 @@ class Context(BaseModel):
         out = {}
         for name, st in self.ms.items():
             fields = {}
-            if st.reference:
-                fields[st.reference] = {"role": "reference",
-                                        "model": st.reference_model.model_dump() if st.reference_model else {}}
+            for ref in st.references or ([st.reference] if st.reference else []):
+                m = st.reference_models.get(ref)
+                fields[ref] = {"role": "reference", "model": m.model_dump() if m else {}}
             for f, r in st.fluxes.items():
                 d = r.model_dump()
                 fields[f] = {"role": "transfer", "spws": {s: _spw_json(v) for s, v in r.spws.items()},

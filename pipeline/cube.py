@@ -15,8 +15,9 @@ antenna, the unflagged fraction of its samples (the refant ranking's input) and,
 mean frequency and summed width of the channels used (a caltable's SPECTRAL_WINDOW).
 
 A cube lives in a folder (index.json + one .npz per block) so that `--resume` and the rerun of
-one stage need no second pass; its `key` fingerprints what it was built from (MS, selection,
-model, pre-applied tables) and a different key means a rebuild. Blocks stay in memory up to
+one stage need no second pass. Each field has its own key, a fingerprint of what its blocks
+were built from (MS content, spw selection, the field's model, pre-applied tables): a changed
+reference model rebuilds only the reference field's blocks, by a pass over its rows alone. Blocks stay in memory up to
 `MEMORY_BUDGET` bytes; beyond that they are read back from the folder one at a time, so memory
 does not grow with the length of the MS.
 """
@@ -75,21 +76,34 @@ class BlockInfo(BaseModel):
     ddid: int
     scan: int
     nrows: int
+    nvalid: int = 0                # rows with unflagged data
     file: str = ""
+
+
+class FieldInfo(BaseModel):
+    """What one field's blocks were built from and what building them cost."""
+    key: str
+    rows_read: int = 0             # MS rows of the field read (autocorrelations included)
+    bytes_read: int = 0
+    ant_good: list[float] = Field(default_factory=list)    # unflagged samples per antenna
+    ant_total: list[float] = Field(default_factory=list)
 
 
 class CubeIndex(BaseModel):
     """index.json of a cube folder."""
-    key: str = ""
     ms: str = ""
-    fields: list[int] = Field(default_factory=list)
+    fields: dict[int, FieldInfo] = Field(default_factory=dict)
     blocks: list[BlockInfo] = Field(default_factory=list)
     spw_chan: dict[int, tuple[float, float]] = Field(default_factory=dict)  # spw -> (mean Hz, width Hz)
-    ant_good: list[float] = Field(default_factory=list)    # unflagged samples per antenna
-    ant_total: list[float] = Field(default_factory=list)
-    rows_read: int = 0
-    bytes_read: int = 0
-    seconds: float = 0.0
+    passes: list[dict] = Field(default_factory=list)      # {fields, rows, bytes, seconds} per pass
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.fields.values())
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(f.bytes_read for f in self.fields.values())
 
 
 class Cube:
@@ -106,9 +120,11 @@ class Cube:
 
     # -- building ---------------------------------------------------------------------------
     def add(self, block: Block) -> None:
-        k = len(self.index.blocks)
+        k = max([-1] + [int(b.file[1:6]) for b in self.index.blocks if b.file]) + 1 \
+            if self.directory else len(self.index.blocks)
         info = BlockInfo(field_id=block.field_id, spw_id=block.spw_id, ddid=block.ddid,
-                         scan=block.scan, nrows=block.nrows)
+                         scan=block.scan, nrows=block.nrows,
+                         nvalid=int((block.weight.sum(axis=1) > 0).sum()))
         folder = self.directory or self._spill_dir()
         if folder is not None:
             info.file = f"b{k:05d}.npz"
@@ -116,8 +132,23 @@ class Cube:
                      **{a: getattr(block, a) for a in ARRAYS if getattr(block, a) is not None})
         self.index.blocks.append(info)
         if self._mem_bytes + block.nbytes <= self.budget:
-            self._mem[k] = block
+            self._mem[len(self.index.blocks) - 1] = block
             self._mem_bytes += block.nbytes
+
+    def drop_fields(self, fields) -> None:
+        """Forget the blocks of `fields` (files removed), e.g. before rebuilding them."""
+        fields = set(fields)
+        keep = [(k, b) for k, b in enumerate(self.index.blocks) if b.field_id not in fields]
+        for b in self.index.blocks:
+            if b.field_id in fields and b.file and self.directory:
+                p = os.path.join(self.directory, b.file)
+                if os.path.exists(p):
+                    os.remove(p)
+        self._mem = {new: self._mem[old] for new, (old, _) in enumerate(keep) if old in self._mem}
+        self._mem_bytes = sum(b.nbytes for b in self._mem.values())
+        self.index.blocks = [b for _, b in keep]
+        for f in fields:
+            self.index.fields.pop(f, None)
 
     def _spill_dir(self) -> str | None:
         """A folder for an in-memory cube once it outgrows the budget (removed by close())."""
@@ -145,8 +176,8 @@ class Cube:
 
     # -- reading ----------------------------------------------------------------------------
     @classmethod
-    def open(cls, directory: str, key: str | None = None) -> "Cube | None":
-        """The cube in `directory`, or None when absent, incomplete or built with another key."""
+    def open(cls, directory: str) -> "Cube | None":
+        """The cube in `directory`, or None when absent or incomplete (a block file missing)."""
         p = os.path.join(directory, "index.json")
         if not os.path.exists(p):
             return None
@@ -155,11 +186,14 @@ class Cube:
                 index = CubeIndex.model_validate(json.load(fh))
         except (OSError, ValueError):
             return None
-        if key is not None and index.key != key:
-            return None
         if not all(os.path.exists(os.path.join(directory, b.file)) for b in index.blocks):
             return None
         return cls(index, directory)
+
+    def stale(self, keys: dict[int, str]) -> list[int]:
+        """Fields of `keys` whose blocks are missing or were built from something else."""
+        return sorted(f for f, k in keys.items()
+                      if f not in self.index.fields or self.index.fields[f].key != k)
 
     def block(self, k: int) -> Block:
         if k in self._mem:
@@ -193,6 +227,14 @@ class Cube:
     def spw_ids(self) -> list[int]:
         return sorted({b.spw_id for b in self.index.blocks})
 
-    def unflagged_fraction(self) -> np.ndarray:
-        good, tot = np.asarray(self.index.ant_good), np.asarray(self.index.ant_total)
+    def unflagged_fraction(self, fields=None) -> np.ndarray:
+        """Per antenna, the unflagged fraction of its samples in the fields' rows (all fields)."""
+        infos = [i for f, i in self.index.fields.items() if fields is None or f in fields]
+        good = np.sum([i.ant_good for i in infos], axis=0) if infos else np.zeros(0)
+        tot = np.sum([i.ant_total for i in infos], axis=0) if infos else np.zeros(0)
         return np.where(tot > 0, good / np.maximum(tot, 1), 0.0)
+
+    def valid_rows(self, field_id: int, spw_id: int) -> tuple[int, int]:
+        """(rows, rows with unflagged data) of a field and spw."""
+        bs = [b for b in self.index.blocks if b.field_id == field_id and b.spw_id == spw_id]
+        return sum(b.nrows for b in bs), sum(b.nvalid for b in bs)

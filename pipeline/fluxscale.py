@@ -94,7 +94,8 @@ def compute(ct: CalTable, md: MSMetadata, reference, transfer="", refspwmap=None
         s, r = next(iter(bad.items()))
         raise PipelineError(f"refspwmap maps spw {s} to spw {r}, which is not in "
                             f"{os.path.basename(ct.path)} (spws {valid_list(spws)}); fix refspwmap")
-    out = {"spwID": spws, "spwName": [], "freq": [ct.spw_ref_freq(s) for s in spws], "_mgratio": {}}
+    out = {"spwID": spws, "spwName": [], "freq": [ct.spw_ref_freq(s) for s in spws], "_mgratio": {},
+           "_fitnote": {}}
     for s in spw_with_data:
         if (cnt[ref][:, rmap[s]] == 0).all() and any((cnt[t][:, s] > 0).any() for t in tran):
             raise PipelineError(f"spw {s} has transfer solutions but the reference has none in "
@@ -113,6 +114,7 @@ def compute(ct: CalTable, md: MSMetadata, reference, transfer="", refspwmap=None
                 out["_mgratio"][(t, s)] = mgr
                 fds.append(fd), errs.append(err), freqs.append(ct.spw_ref_freq(s))
         fit = spectral_fit(np.array(freqs), np.array(fds), np.array(errs), fitorder)
+        out["_fitnote"][names[t]] = fit.note
         if len(fds) >= 2 and fit.covar:
             entry.update(fitFluxd=fit.flux, fitFluxdErr=fit.flux_err, fitRefFreq=fit.reffreq,
                          spidx=fit.spidx, spidxerr=fit.spidx_err, covarMat=fit.covar)
@@ -207,6 +209,7 @@ def fluxscale(vis: str, caltable: str, fluxtable: str = "", reference="", transf
     d = compute(ct, md, reference, transfer, list(refspwmap), gainthreshold, antenna, timerange,
                 scan, fitorder)
     mgr = d.pop("_mgratio")
+    d.pop("_fitnote")
     d["spwName"] = _spw_names(md.path, d["spwID"])
     if fluxtable:
         if append:

@@ -78,3 +78,25 @@ def spectral_consistency(ms: str, fluxes: dict) -> list[QAScore]:
                            long=f"K = (derived/catalogue) / that ratio in spw {ref}; worst spw {worst}",
                            metric="spectral_consistency", metric_value=q, ms=ms, field=f, spw=worst))
     return out
+
+
+def catalogue_qa(ms: str, fluxes: dict, low: float = 0.7, high: float = 1.4) -> list[QAScore]:
+    """Gross flux-scale errors: derived / catalogue outside [low, high] is red, naming the
+    field and spw (a x10 error scores 0.1); inside, 1.0. One score per field with a catalogue."""
+    out = []
+    for f, r in fluxes.items():
+        rs = {s: v["flux_jy"] / v["catalogue_jy"] for s, v in r["spws"].items()
+              if v.get("catalogue_jy") and v.get("flux_jy")}
+        if not rs:
+            continue
+        worst = max(rs, key=lambda s: abs(np.log(rs[s])))
+        x = rs[worst]
+        if low <= x <= high:
+            v, msg = 1.0, f"{f}: derived/catalogue {x:.3f} at worst (spw {worst}), within {low}-{high}"
+        else:
+            v = float(np.clip(0.33 - 0.23 * min(abs(np.log(x)) / np.log(10), 1.0), 0.1, 0.33))
+            msg = (f"{f} spw {worst}: derived flux is {x:.3g} x the catalogue's (outside {low}-{high}): "
+                   f"check the reference model (flux, size) and the reference field")
+        out.append(QAScore(value=v, short=msg, metric="catalogue_ratio", metric_value=x, ms=ms,
+                           field=f, spw=worst))
+    return out

@@ -35,6 +35,7 @@ class SourceModel(BaseModel):
     disk_arcsec: float = 0.0
     limb: float = 0.0
     origin: str = ""
+    disk_origin: str = ""           # where the diameter came from (user, ephemeris, fit, flux.csv)
     per_spw: dict[int, SpwValue] = Field(default_factory=dict)
 
     def spectrum(self, spw: int, freq: np.ndarray) -> np.ndarray:
@@ -60,13 +61,14 @@ class SourceModel(BaseModel):
 
 def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
                     flux: float | None = None, spix=0.0, reffreq: float | None = None,
-                    standard: str = "auto", disk_arcsec: float = 0.0, limb: float = 0.0) -> SourceModel:
-    """Model of the reference calibrator. Priority: manual flux > flux.csv rows > standard."""
+                    standard: str = "auto", disk_arcsec: float | None = None, limb: float = 0.0) -> SourceModel:
+    """Model of the reference calibrator. Priority: manual flux > flux.csv rows > standard.
+    disk_arcsec None: a flux.csv comment 'diameter=' if any, else a point source."""
     md.field_by_name(ref_field)
     if flux is not None:
         f0 = reffreq or np.mean([s.centre_freq for s in md.spws])
         return SourceModel(field=ref_field, flux=float(flux), reffreq=float(f0),
-                           spix=[float(x) for x in np.atleast_1d(spix)], disk_arcsec=disk_arcsec,
+                           spix=[float(x) for x in np.atleast_1d(spix)], disk_arcsec=disk_arcsec or 0.0,
                            limb=limb, origin="manual")
     if fluxcsv and os.path.exists(fluxcsv):
         rows = [r for r in read_flux_csv(fluxcsv) if r.field == ref_field and r.ms in ("", md.name)]
@@ -74,15 +76,15 @@ def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
             per = {r.spw: SpwValue(flux=r.I, reffreq=md.spws[r.spw].centre_freq, spix=[r.spix])
                    for r in rows if r.spw < len(md.spws)}
             first = rows[0]
-            d = disk_arcsec or _comment_value(first.comment, "diameter")
+            d = disk_arcsec if disk_arcsec is not None else _comment_value(first.comment, "diameter")
             return SourceModel(field=ref_field, flux=first.I, reffreq=md.spws[first.spw].centre_freq,
                                spix=[first.spix], disk_arcsec=d, limb=limb, origin="flux.csv",
-                               per_spw=per)
+                               per_spw=per, disk_origin="flux.csv comment" if disk_arcsec is None and d else "")
     std = standards.standard_name(ref_field)
     if standard in ("auto", PB2017) and std:
-        return SourceModel(field=ref_field, disk_arcsec=disk_arcsec, limb=limb, origin=PB2017)
+        return SourceModel(field=ref_field, disk_arcsec=disk_arcsec or 0.0, limb=limb, origin=PB2017)
     raise PipelineError(f"no flux model for reference field '{ref_field}': not in flux.csv and not "
-                        f"a Perley-Butler 2017 standard; give setmodel a flux (and spix) or a "
+                        f"a Perley-Butler 2017 standard; give setmodel.flux (and spix) or a "
                         f"flux.csv row")
 
 

@@ -220,19 +220,7 @@ def read_metadata(path: str) -> MSMetadata:
         if "DATA" not in cols and "CORRECTED_DATA" not in cols:
             raise MSError(f"'{path}' has neither a DATA nor a CORRECTED_DATA column")
         nrows = main.nrows()
-        scal = {c: main.getcol(c) for c in ("FIELD_ID", "SCAN_NUMBER")}
-        scal["STATE_ID"] = (main.getcol("STATE_ID") if "STATE_ID" in cols
-                            else np.full(nrows, -1, np.int32))
-        # runs of constant scan/field/state; MS rows are time-ordered within a run, so TIME is
-        # read only at the first and last row of each run (a full read costs ~10 ns/row)
-        if nrows:
-            change = np.flatnonzero((np.diff(scal["SCAN_NUMBER"]) != 0) | (np.diff(scal["FIELD_ID"]) != 0)
-                                    | (np.diff(scal["STATE_ID"]) != 0)) + 1
-            first = np.r_[0, change]
-            last = np.r_[change - 1, nrows - 1]
-            scal["run_first"], scal["run_last"] = first, last
-            scal["t_first"] = np.array([main.getcell("TIME", int(r)) for r in first])
-            scal["t_last"] = np.array([main.getcell("TIME", int(r)) for r in last])
+        scal = _runs(main, nrows, "STATE_ID" in cols)
     finally:
         main.close()
 
@@ -288,14 +276,41 @@ def read_metadata(path: str) -> MSMetadata:
                       corr_types, scans, trange, cols, nrows)
 
 
+RUN_BLOCK = 1_000_000
+
+
+def _runs(main, nrows: int, has_state: bool) -> dict:
+    """Runs of constant scan, field and state, read in blocks of RUN_BLOCK rows (memory does
+    not grow with the MS). MS rows are time-ordered within a run, so TIME is read only at the
+    first and last row of each run (a full read costs ~10 ns/row)."""
+    firsts, vals, prev = [], [], None
+    for start in range(0, nrows, RUN_BLOCK):
+        n = min(RUN_BLOCK, nrows - start)
+        k = np.stack([main.getcol("SCAN_NUMBER", start, n), main.getcol("FIELD_ID", start, n),
+                      main.getcol("STATE_ID", start, n) if has_state else np.full(n, -1, np.int32)], 1)
+        change = np.flatnonzero((np.diff(k, axis=0) != 0).any(axis=1)) + 1
+        if prev is None or (k[0] != prev).any():
+            change = np.r_[0, change]
+        firsts.append(change + start)
+        vals.append(k[change])
+        prev = k[-1]
+    first = np.concatenate(firsts) if firsts else np.zeros(0, int)
+    v = np.concatenate(vals) if vals else np.zeros((0, 3), int)
+    last = np.r_[first[1:] - 1, nrows - 1] if nrows else first
+    return {"run_first": first, "run_last": last, "SCAN_NUMBER": v[:, 0], "FIELD_ID": v[:, 1],
+            "STATE_ID": v[:, 2],
+            "t_first": np.array([main.getcell("TIME", int(r)) for r in first]),
+            "t_last": np.array([main.getcell("TIME", int(r)) for r in last])}
+
+
 def _scans(scal: dict, state_intents: list[set[str]]) -> list[Scan]:
     if scal["SCAN_NUMBER"].size == 0:
         return []
     first = scal["run_first"]
     scans: dict[int, Scan] = {}
     for k, r in enumerate(first):
-        num = int(scal["SCAN_NUMBER"][r])
-        fid, st = int(scal["FIELD_ID"][r]), int(scal["STATE_ID"][r])
+        num = int(scal["SCAN_NUMBER"][k])
+        fid, st = int(scal["FIELD_ID"][k]), int(scal["STATE_ID"][k])
         t0, t1 = float(min(scal["t_first"][k], scal["t_last"][k])), float(max(scal["t_first"][k], scal["t_last"][k]))
         intents = state_intents[st] if 0 <= st < len(state_intents) else set()
         sc = scans.get(num)

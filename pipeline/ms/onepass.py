@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..cube import Block, Cube, CubeIndex
+from ..cube import Block, Cube, CubeIndex, FieldInfo
 from .metadata import MSMetadata
 from .reader import DEFAULT_MAX_BYTES, ReadStats, iter_chunks
 from .select import Selection
@@ -125,28 +125,33 @@ def _ratio(s: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def build_cube(md: MSMetadata, sel: Selection, model=None, apply: Apply | None = None,
-               column: str = "DATA", directory: str | None = None, key: str = "",
-               max_bytes: int = DEFAULT_MAX_BYTES) -> Cube:
-    """Stream the rows of `sel` once into a Cube (kept in `directory` when given)."""
+               column: str = "DATA", directory: str | None = None, field_keys: dict | None = None,
+               max_bytes: int = DEFAULT_MAX_BYTES, cube: Cube | None = None) -> Cube:
+    """Stream the rows of `sel` once into a Cube (kept in `directory` when given), or into
+    `cube` (whose blocks of these fields must have been dropped). field_keys: field -> key."""
     t0, b0 = time.perf_counter(), ReadStats.bytes_read
-    if directory:
-        if os.path.exists(directory):
-            shutil.rmtree(directory)
-        os.makedirs(directory)
+    if cube is None:
+        if directory:
+            if os.path.exists(directory):
+                shutil.rmtree(directory)
+            os.makedirs(directory)
+        cube = Cube(CubeIndex(ms=md.name), directory)
     nant = len(md.antennas)
-    good, tot = np.zeros(nant), np.zeros(nant)
     fields = sorted(sel.fields) if sel.fields is not None else [f.id for f in md.fields]
-    cube = Cube(CubeIndex(key=key, ms=md.name, fields=fields), directory)
+    info = {f: FieldInfo(key=(field_keys or {}).get(f, ""), ant_good=[0.0] * nant,
+                         ant_total=[0.0] * nant) for f in fields}
+    stats = {f: [np.zeros(nant), np.zeros(nant), 0, 0] for f in fields}   # good, total, rows, bytes
     chans: dict[int, set] = {}
     parts: list[dict] = []
     current = None
-    nread = 0
     for ch in iter_chunks(md, sel, column=column, max_bytes=max_bytes, with_model=model == "column"):
-        nread += len(ch.rows)
+        st = stats[ch.field_id]
         fr = 1.0 - ch.flag.mean(axis=(1, 2))
         for a in (ch.antenna1, ch.antenna2):
-            good += np.bincount(a, weights=fr, minlength=nant)
-            tot += np.bincount(a, minlength=nant)
+            st[0] += np.bincount(a, weights=fr, minlength=nant)
+            st[1] += np.bincount(a, minlength=nant)
+        st[2] += len(ch.rows)
+        st[3] += ch.nbytes
         cp = corr_pols(md.corr_types[md.datadescs[ch.ddid].pol_id])
         if apply is not None:
             apply(ch, cp)
@@ -164,10 +169,13 @@ def build_cube(md: MSMetadata, sel: Selection, model=None, apply: Apply | None =
         c = sorted(c)
         spw = md.spws[s]
         ix.spw_chan[s] = (float(spw.chan_freq[c].mean()), float(np.abs(spw.chan_width[c]).sum()))
-    ix.ant_good, ix.ant_total = good.tolist(), tot.tolist()
-    ix.rows_read = nread
-    ix.bytes_read = ReadStats.bytes_read - b0
-    ix.seconds = time.perf_counter() - t0
+    nbytes = ReadStats.bytes_read - b0
+    total = sum(v[3] for v in stats.values()) or 1
+    for f, (good, tot, rows, b) in stats.items():
+        ix.fields[f] = FieldInfo(key=info[f].key, rows_read=rows, bytes_read=int(nbytes * b / total),
+                                 ant_good=good.tolist(), ant_total=tot.tolist())
+    ix.passes.append({"fields": fields, "rows": sum(v[2] for v in stats.values()), "bytes": nbytes,
+                      "seconds": time.perf_counter() - t0})
     cube.save()
     return cube
 

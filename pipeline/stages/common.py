@@ -20,11 +20,10 @@ from ..ms import read_metadata, select
 from ..ms.metadata import MSMetadata, content_fingerprint
 from ..ms.onepass import build_cube
 from ..qa import QAScore
-from ..skymodel import model_function
+from ..skymodel import SourceModel, model_function
 from ..stage import Inputs, Results, record_inputs
 
 log = logging.getLogger(__name__)
-CAL_INTENTS = ("AMPLITUDE", "BANDPASS", "PHASE", "CHECK", "POLARIZATION", "DIFFGAIN")
 _OPEN: dict[str, Cube] = {}     # cube folder -> the Cube opened in this process
 
 
@@ -38,45 +37,93 @@ def md_of(context: Context, ms: str) -> MSMetadata:
     return read_metadata(context.ms[ms].path)
 
 
-def calibrators(md: MSMetadata) -> list[str]:
-    return [f.name for f in md.fields if f.intents & set(CAL_INTENTS)]
+def field_list(md: MSMetadata) -> str:
+    """'name (intents), ...' for error messages."""
+    return ", ".join(f"{f.name} ({','.join(sorted(f.intents)) or 'no intents'})" for f in md.fields)
 
 
-def cube_key(md: MSMetadata, fields: list[int], model: dict, precal: list[dict]) -> str:
-    """Fingerprint of what the cube depends on: the MS's content (every column's storage but
-    MODEL_DATA's), the selection, the reference model and the pre-applied tables."""
-    doc = {"ms": md.path, "storage": content_fingerprint(md.path), "nrows": md.nrows,
-           "time_range": list(md.time_range), "fields": fields, "spw": "",
-           "model": model, "precal": precal, "version": 1}
+def field_key(md: MSMetadata, storage: list, field_id: int, model: dict | None, spw: str,
+              precal: list[dict]) -> str:
+    """Fingerprint of what a field's cube blocks depend on: the MS's content (every column's
+    storage but MODEL_DATA's), the field, its model (None: 1 Jy), the spw selection and the
+    pre-applied tables."""
+    doc = {"ms": md.path, "storage": storage, "nrows": md.nrows, "time_range": list(md.time_range),
+           "field": field_id, "model": model, "spw": spw, "precal": precal, "version": 2}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def open_cube(context: Context, ms: str, md: MSMetadata | None = None) -> tuple[Cube, CubeRef]:
-    """The MS's calibrator cube: reused when its key matches (in memory or on disk), else built
-    by one pass over the calibrator rows."""
+def cube_fields(st) -> list[int]:
+    """The fields the cube holds: references and transfer calibrators (never targets)."""
+    return sorted({f.id for f in st.fields if f.role in ("reference", "transfer")})
+
+
+def open_cube(context: Context, ms: str, md: MSMetadata | None = None, fields: list[int] | None = None,
+              models: dict[str, SourceModel] | None = None, spw: str | None = None) -> tuple[Cube, CubeRef]:
+    """The MS's calibrator cube for `fields` (default: references and transfer fields). Blocks
+    whose key matches are reused (from memory or disk); missing or stale fields are built by
+    one pass over their rows only."""
     st = context.ms[ms]
-    if st.reference_model is None:
+    models = st.reference_models if models is None else models
+    if not models:
         raise PipelineError("the calibrator cube needs the reference model; run setmodel first")
     md = md or md_of(context, ms)
-    fields = [md.field_by_name(f).id for f in calibrators(md)]
+    fields = cube_fields(st) if fields is None else sorted(set(fields))
     if not fields:
-        raise NoDataError(f"{md.name} has no calibrator fields (intents {', '.join(CAL_INTENTS)})")
-    key = cube_key(md, fields, st.reference_model.model_dump(), [])
+        raise NoDataError(f"{md.name}: no calibrator fields to solve; fields: {field_list(md)}")
+    spw = st.spw_selection if spw is None else spw
+    storage = content_fingerprint(md.path)
+    by_id = {md.field_by_name(n).id: m for n, m in models.items()}
+    keys = {f: field_key(md, storage, f, by_id[f].model_dump() if f in by_id else None, spw, [])
+            for f in fields}
     rel = os.path.join("cube", ms)
     folder = context.abspath(rel)
-    cube = _OPEN.get(folder)
-    if cube is None or cube.index.key != key:
-        cube = Cube.open(folder, key)
-    if cube is None:
-        models = {st.reference: st.reference_model}
-        cube = build_cube(md, select(md, field=",".join(map(str, fields))),
-                          model=model_function(md, models), directory=folder, key=key)
-        log.info("%s: one pass over %d calibrator rows (%.0f MB) in %.2f s", ms, cube.index.rows_read,
-                 cube.index.bytes_read / 1e6, cube.index.seconds)
+    cube = _OPEN.get(folder) or Cube.open(folder)
+    stale = cube.stale(keys) if cube is not None else fields
+    if stale:
+        sel = select(md, field=",".join(map(str, stale)), spw=spw)
+        if cube is None:
+            cube = build_cube(md, sel, model=model_function(md, models), directory=folder, field_keys=keys)
+        else:
+            cube.drop_fields(stale)
+            build_cube(md, sel, model=model_function(md, models), field_keys=keys, cube=cube)
+        p = cube.index.passes[-1]
+        log.info("%s: one pass over %d rows of fields %s (%.0f MB) in %.2f s", ms, p["rows"],
+                 ",".join(md.fields[f].name for f in stale), p["bytes"] / 1e6, p["seconds"])
     _OPEN[folder] = cube
-    ix = cube.index
-    return cube, CubeRef(folder=rel, key=key, rows=ix.rows_read, bytes_read=ix.bytes_read,
-                         seconds=ix.seconds)
+    info = [cube.index.fields[f] for f in fields if f in cube.index.fields]
+    return cube, CubeRef(folder=rel, keys=keys, rows=sum(i.rows_read for i in info),
+                         bytes_read=sum(i.bytes_read for i in info),
+                         seconds=sum(p["seconds"] for p in cube.index.passes))
+
+
+def reference_uv_data(cube: Cube, field_id: int):
+    """Amplitudes of a field for the disk-size fit, one per baseline and group (scan x spw):
+    (q [wavelengths], |V|, sigma, antenna1, antenna2, group). Both hands are averaged with their
+    weights; the amplitudes of a baseline's rows in a scan (uv distance and gains change little
+    in one scan) are averaged with weights 1/sigma^2. None without rows."""
+    out = {k: [] for k in ("q", "amp", "sigma", "a1", "a2", "grp")}
+    groups: dict = {}
+    for b in cube.blocks(fields=[field_id]):
+        v, w = b.raw()
+        ws = w.sum(axis=1)
+        ok = ws > 0
+        if not ok.any():
+            continue
+        freq = cube.index.spw_chan[b.spw_id][0]
+        q = np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]) * freq / 299792458.0
+        amp, iw = np.abs((v * w).sum(axis=1)[ok] / ws[ok]), ws[ok]      # 1/sigma^2 = sum of weights
+        a1, a2 = b.antenna1[ok], b.antenna2[ok]
+        bl, inv = np.unique(a1.astype(np.int64) * 100000 + a2, return_inverse=True)
+        sw = np.bincount(inv, iw)
+        out["q"].append(np.bincount(inv, iw * q) / sw)
+        out["amp"].append(np.bincount(inv, iw * amp) / sw)
+        out["sigma"].append(1 / np.sqrt(sw))
+        out["a1"].append(bl // 100000)
+        out["a2"].append(bl % 100000)
+        out["grp"].append(np.full(len(bl), groups.setdefault((b.scan, b.spw_id), len(groups))))
+    if not out["q"]:
+        return None
+    return tuple(np.concatenate(out[k]) for k in ("q", "amp", "sigma", "a1", "a2", "grp"))
 
 
 def apply_spec(context: Context, e: CalEntry, gainfield: str | None = None, interp: str | None = None) -> ApplySpec:
@@ -116,9 +163,10 @@ def solve_stage(stage, context: Context, ms: str, inputs, user, role: Role, soli
     pre = [apply_spec(context, needs(context, ms, pre_role, stage.name))] if pre_role else []
     cube, ref = open_cube(context, ms, md)
     ants = {md.field_by_name(st.reference).id: st.resolved.antennas} if st.resolved.antennas else None
+    fields = cube_fields(st)
     spec = SolveSpec(parse_solint(solint), False, inputs.gaintype, calmode, inputs.minblperant,
                      inputs.minsnr)
-    ct = solve_cube(cube, md, spec, st.refants, fields=cube.field_ids(), pre=pre, antennas=ants)
+    ct = solve_cube(cube, md, spec, st.refants, fields=fields, pre=pre, antennas=ants)
     if not (~ct.flag).any():
         raise NoDataError(f"no unflagged {stage.name} solutions in {ms}: all data flagged or below "
                           f"minsnr={inputs.minsnr}; check flags or lower {stage.name}.minsnr")

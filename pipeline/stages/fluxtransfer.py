@@ -12,19 +12,17 @@ from ..calsolve import applied
 from ..context import CalEntry, DerivedFlux, FieldFlux, SpectralFitResult, SpwFlux
 from ..errors import PipelineError
 from ..fluxscale import compute, write_scaled
-from ..qa import completeness, snr_qa, spectral_consistency
+from ..qa import catalogue_qa, completeness, snr_qa, spectral_consistency
 from ..stage import Inputs, Results, Stage, record_inputs
-from .common import apply_spec, calibrators, md_of, needs, open_cube
-
-TRANSINTENT = ("PHASE", "BANDPASS", "CHECK", "POLARIZATION", "DIFFGAIN")
-
+from .common import apply_spec, cube_fields, field_list, md_of, needs, open_cube
 
 class FluxtransferInputs(Inputs):
-    transfer: str = Field("", description="transfer fields; default: fields with intents PHASE,BANDPASS,CHECK,...")
+    transfer: str = Field("", description="transfer fields; default: the calibrators setmodel found (intents PHASE, BANDPASS, CHECK, ...; without intents, calibrator names)")
     refspwmap: list[int] = Field([-1], description="CASA refspwmap")
     gainthreshold: float = Field(-1.0, description="CASA gainthreshold (-1: off)")
     antenna: str = Field("", description="antennas to use (CASA selection)")
     fitorder: int = Field(1, ge=0, le=4, description="order of the spectral fit")
+    catalogue_range: list[float] = Field([0.7, 1.4], min_length=2, max_length=2, description="derived / catalogue flux outside [low, high] scores red (a gross flux-scale error)")
 
 
 def field_fluxes(d: dict, st) -> dict[str, FieldFlux]:
@@ -48,7 +46,8 @@ def field_fluxes(d: dict, st) -> dict[str, FieldFlux]:
         fit = SpectralFitResult(flux_jy=e["fitFluxd"], error_jy=e["fitFluxdErr"], reffreq_hz=e["fitRefFreq"],
                                 spidx=sp[1] if len(sp) > 1 else 0.0,
                                 spidx_err=e["spidxerr"][1] if len(sp) > 1 else 0.0,
-                                spidx_poly=list(sp[1:]) if e["covarMat"] else [0.0])
+                                spidx_poly=list(sp[1:]) if e["covarMat"] else [0.0],
+                                note=d.get("_fitnote", {}).get(e["fieldName"], ""))
         out[e["fieldName"]] = FieldFlux(field_id=int(key), spws=spws, fit=fit)
     return out
 
@@ -79,35 +78,66 @@ class Fluxtransfer(Stage):
         phase = needs(context, ms, "phase", self.name)
         heur = {}
         tr = [t.strip() for t in inputs.transfer.split(",") if t.strip()]
-        if not tr:
-            tr = [f.name for f in md.fields if f.intents & set(TRANSINTENT) and f.name != st.reference]
-            if not tr:
-                tr = [f for f in calibrators(md) if f != st.reference]
-            heur["transfer"] = ",".join(tr)
         for t in tr:
             md.field_by_name(t)
+            if t in st.references:
+                raise PipelineError(f"transfer field {t} is the reference; fields: {field_list(md)}; "
+                                    f"leave {t} out of fluxtransfer.transfer")
+        if not tr:
+            tr = list(st.transfer)
+            heur["transfer"] = ",".join(tr)
+        if not tr:
+            raise PipelineError(f"{ms}: no transfer field besides the reference {', '.join(st.references)}; "
+                                f"fields: {field_list(md)}; set fluxtransfer.transfer")
+        tr_ids = [md.field_by_name(t).id for t in tr]
+        cube, ref = open_cube(context, ms, md, fields=sorted(set(cube_fields(st)) | set(tr_ids)))
         ct = read_caltable(context.abspath(amp.table))
-        d = compute(ct, md, st.reference, tr, inputs.refspwmap, inputs.gainthreshold, inputs.antenna,
-                    "", "", inputs.fitorder)
+        have = set(np.unique(ct.field_id).tolist())
+        d = compute(ct, md, st.references, [t for t in tr if md.field_by_name(t).id in have],
+                    inputs.refspwmap, inputs.gainthreshold, inputs.antenna, "", "", inputs.fitorder) \
+            if have & set(tr_ids) else {"spwID": [], "freq": [], "_mgratio": {}, "_fitnote": {}}
         fluxes = field_fluxes(d, st)
+        used = [s.id for s in st.spws if s.used] or [s.id for s in md.spws]
+        for t, fid in zip(tr, tr_ids):
+            r = fluxes.setdefault(t, FieldFlux(field_id=fid, fit=SpectralFitResult(
+                flux_jy=-1.0, error_jy=0.0, reffreq_hz=0.0, spidx=0.0, spidx_err=0.0)))
+            r.spws = {k: v for k, v in r.spws.items() if int(k) in used}   # unsolved windows: not reported
+            for s in used:
+                v = r.spws.get(str(s))
+                if v is None or v.missing:
+                    r.spws[str(s)] = SpwFlux(freq_hz=v.freq_hz if v else md.spws[s].centre_freq,
+                                             missing=True, reason=missing_reason(cube, ct, fid, s))
         rel = f"{ms}.fluxscaled.tbl"
         write_scaled(ct, md, context.abspath(rel), d.pop("_mgratio"), False)
         scaled = CalEntry(role="fluxscaled", table=rel, stage=self.name, gainfield="nearest")
-        cube, ref = open_cube(context, ms, md)
         applier = Applier([apply_spec(context, phase, "nearest", "linear"),
                            apply_spec(context, scaled, "nearest", "linear")], len(md.antennas),
                           np.array([[f.ra, f.dec] for f in md.fields]))
-        present = [md.field_by_name(f).id for f in tr if f in fluxes]
+        present = [fid for t, fid in zip(tr, tr_ids) if any(not v.missing for v in fluxes[t].spws.values())]
         for fid, per in derived_fluxes(cube, md, present, applier).items():
             fluxes[md.fields[fid].name].derived = per
-        spws = [str(s.id) for s in md.spws]
         plain = {f: r.model_dump() for f, r in fluxes.items()}
-        qa = [completeness(ms, plain, [(f, s) for f in tr for s in spws]), snr_qa(ms, plain)]
-        qa += spectral_consistency(ms, plain)
-        if not fluxes:
-            raise PipelineError(f"no transfer field of {', '.join(tr)} has amplitude solutions in {ms}")
+        qa = [completeness(ms, plain, [(f, str(s)) for f in tr for s in used]), snr_qa(ms, plain)]
+        qa += spectral_consistency(ms, plain) + catalogue_qa(ms, plain, *inputs.catalogue_range)
         lib = [e for e in st.callibrary if e.role != "fluxscaled"] + [scaled]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
                        summary={"fluxes": plain, "scaled_table": rel,
-                                "missing": sorted(set(tr) - set(fluxes))},
+                                "missing": sorted(f"{f} spw {s}: {v.reason}" for f, r in fluxes.items()
+                                                  for s, v in r.spws.items() if v.missing)},
                        updates={"fluxes": fluxes, "transfer": tr, "callibrary": lib, "cube": ref})
+
+
+def missing_reason(cube, ct, field_id: int, spw: int) -> str:
+    """Why a field has no flux in a spw: no rows, all flagged, or no solution good enough."""
+    rows, valid = cube.valid_rows(field_id, spw)
+    if rows == 0:
+        return "no rows (not observed in this spw, or not selected)"
+    if valid == 0:
+        return "all data flagged"
+    sel = (ct.field_id == field_id) & (ct.spw_id == spw)
+    if not sel.any() or ct.flag[sel].all():
+        snr = ct.snr[sel]
+        if (snr > 0).any():
+            return f"all amplitude solutions flagged (best SNR {float(snr.max()):.1f}: below minsnr or outliers)"
+        return "no amplitude solutions (too few baselines per antenna)"
+    return "the reference has no solutions to compare with in the mapped spw"

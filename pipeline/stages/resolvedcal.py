@@ -14,7 +14,8 @@ from ..ms.select import antenna_ids
 from ..qa import QAScore
 from ..skymodel import SourceModel
 from ..stage import Inputs, Results, Stage, record_inputs
-from .common import md_of, open_cube, save_artefact
+from .common import cube_fields, md_of, open_cube, save_artefact
+from .modelcheck import model_check
 
 MAX_PLOT_POINTS = 20000
 
@@ -52,7 +53,7 @@ class Resolvedcal(Stage):
         md = md_of(context, ms)
         st = context.ms[ms]
         cube, ref = open_cube(context, ms, md)
-        refs = ranked_refants(md, cube.unflagged_fraction(), inputs.refant)
+        refs = ranked_refants(md, cube.unflagged_fraction(cube_fields(st)), inputs.refant)
         heur = {"refant": ",".join(md.antennas[a].name for a in refs[:3])}
         if inputs.hm_resolvedcals == "manual" or inputs.antenna:
             ants = sorted({i for t in inputs.antenna.split(",") if t for i in antenna_ids(t, md)})
@@ -64,10 +65,13 @@ class Resolvedcal(Stage):
         qa = [QAScore(value=v, short=f"{len(sel.antennas) or 'all'} antennas for {st.reference}: {sel.reason}",
                       metric="n_antennas", metric_value=len(sel.antennas) or len(md.antennas), ms=ms,
                       field=st.reference)]
+        check = model_check(cube, md, st)
+        qa.append(check.qa(ms))
         art = {"ampuv": _ampuv_artefact(context, ms, md, cube, st)}
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
                        summary={"refant": md.antennas[refs[0]].name, **sel.model_dump(),
-                                "cube_pass_s": ref.seconds, "cube_rows": ref.rows},
+                                "cube_pass_s": ref.seconds, "cube_rows": ref.rows,
+                                "model_check": check.summary()},
                        artefacts=art, updates={"resolved": sel, "refants": refs, "cube": ref})
 
 

@@ -1,60 +1,142 @@
-"""setmodel: the reference (amplitude) calibrator's model."""
+"""setmodel: who is who (reference, transfer, target fields; science spws) and the reference model.
+
+Field roles follow heuristics.fieldroles (intents, else names); the spws solved are the science
+windows (heuristics.spwchoice) or the user's CASA selection. A solar-system reference gets its
+disk diameter from the MS's ephemeris table or the built-in ephemeris (pipeline.ephemeris);
+`disk_arcsec: fit` fits it to the reference's amplitudes (heuristics.disksize), which costs one
+extra pass over the reference's rows.
+"""
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import Field
 
-from ..context import CatalogueEntry
+from heuristics.disksize import fit_disk
+from heuristics.fieldroles import assign_roles
+from heuristics.solarsystem import body_name
+from heuristics.spwchoice import science_spws
+from ..context import CatalogueEntry, FieldRoleRecord, SpwRecord
+from ..ephemeris import body_size
 from ..errors import PipelineError
 from ..fluxcsv import read_flux_csv
+from ..ms import select
 from ..qa import QAScore
 from ..skymodel import reference_model
 from ..stage import Inputs, Results, Stage, record_inputs
-from .common import md_of
+from .common import field_list, md_of, open_cube, reference_uv_data
 
 
 class SetmodelInputs(Inputs):
-    reference: str = Field("", description="reference field; default: the field with intent AMPLITUDE")
+    reference: str = Field("", description="reference field(s), comma-separated; default: intent AMPLITUDE, else by name (flux standard, solar-system body, flux.csv)")
     reffile: str = Field("flux.csv", description="flux.csv path (relative paths: beside the MS)")
     standard: str = Field("auto", description="'auto' or 'Perley-Butler 2017' for standard calibrators")
     flux: float | None = Field(None, gt=0, description="manual Stokes I (Jy) at reffreq_hz; wins over reffile")
     spix: list[float] = Field([0.0], description="spectral index [alpha] or log polynomial [a, b, ...]")
     reffreq_hz: float | None = Field(None, gt=0, description="reference frequency of a manual flux")
-    disk_arcsec: float = Field(0.0, ge=0, description="uniform-disk diameter of a resolved reference")
-    limb: float = Field(0.0, ge=0, description="limb-darkening exponent of the disk model")
+    disk_arcsec: float | Literal["fit"] | None = Field(None, description="disk diameter of the reference (arcsec): blank = automatic (solar-system body: ephemeris; flux.csv 'diameter='), 0 = point source, 'fit' = fitted to the data")
+    limb: float = Field(0.0, ge=0, description="limb-darkening exponent of the disk model, I ~ (1 - r^2)^limb")
+    spw: str = Field("", description="spws/channels of every solve (CASA syntax, e.g. '0:5~58,2'); default: the science windows")
 
 
 class Setmodel(Stage):
     name = "setmodel"
     Inputs = SetmodelInputs
-    description = "Model of the reference calibrator (flux.csv, manual, Perley-Butler 2017 or disk)"
+    description = "Field roles, science spws and the reference calibrator's model"
 
     def run(self, context, ms, inputs, user):
         md = md_of(context, ms)
-        resolved = {}
-        ref = inputs.reference
-        if not ref:
-            amp = md.fields_with_intent("AMPLITUDE")
-            if not amp:
-                raise PipelineError(f"{ms} has no field with intent AMPLITUDE; set setmodel.reference")
-            ref = resolved["reference"] = amp[0].name
+        heur = {}
         reffile = inputs.reffile
         if reffile and not os.path.isabs(reffile):
             reffile = os.path.join(os.path.dirname(md.path), reffile)
-        m = reference_model(md, ref, reffile, inputs.flux, inputs.spix, inputs.reffreq_hz,
-                            inputs.standard, inputs.disk_arcsec, inputs.limb)
-        cat = []
-        if reffile and os.path.exists(reffile):
-            cat = [CatalogueEntry(field=r.field, spw=r.spw, flux_jy=r.I)
-                   for r in read_flux_csv(reffile) if r.ms in ("", md.name)]
-        fluxes = {str(s.id): float(m.evaluate(s.id, s.chan_freq[[len(s.chan_freq) // 2]])[0, 0])
+        rows = [r for r in read_flux_csv(reffile) if r.ms in ("", md.name)] \
+            if reffile and os.path.exists(reffile) else []
+        user_refs = [t.strip() for t in inputs.reference.split(",") if t.strip()]
+        for r in user_refs:
+            md.field_by_name(r)
+        roles = assign_roles([f.name for f in md.fields], [f.intents for f in md.fields],
+                             {r.field for r in rows}, user_refs or None)
+        fields = [FieldRoleRecord(id=r.id, name=r.name, role=r.role, rule=r.rule,
+                                  intents=sorted(md.fields[r.id].intents)) for r in roles]
+        refs = [f.name for f in fields if f.role == "reference"]
+        if not refs:
+            raise PipelineError(f"{ms}: no reference field (no AMPLITUDE intent and no field named as a "
+                                f"flux standard, a solar-system body or in flux.csv); fields: "
+                                f"{field_list(md)}; set setmodel.reference")
+        if not user_refs:
+            heur["reference"] = ",".join(refs)
+        spw_sel, spws = self._spws(md, inputs.spw)
+        if not inputs.spw:
+            heur["spw"] = spw_sel
+        models, notes = {}, []
+        for ref in refs:
+            m = self._model(md, ref, reffile, inputs)
+            models[ref] = m
+            notes.append(f"{ref}: {m.origin}" + (f", disk {m.disk_arcsec:.3f}\" ({m.disk_origin})"
+                                                  if m.disk_arcsec > 0 else ", point source"))
+        if inputs.disk_arcsec == "fit":
+            models = self._fit_sizes(context, ms, md, models, spw_sel, inputs.limb)
+            notes = [f"{r}: {m.origin}, disk {m.disk_arcsec:.3f}\" ({m.disk_origin})" for r, m in models.items()]
+        cat = [CatalogueEntry(field=r.field, spw=r.spw, flux_jy=r.I) for r in rows]
+        main = models[refs[0]]
+        fluxes = {str(s.id): float(main.evaluate(s.id, s.chan_freq[[len(s.chan_freq) // 2]])[0, 0])
                   for s in md.spws}
-        qa = [QAScore(value=1.0, short=f"{ref}: model from {m.origin}", metric="model_origin", ms=ms,
-                      field=ref)]
-        return Results(stage=self.name, ms=ms, qa=qa,
-                       inputs=record_inputs(inputs, user, resolved),
-                       summary={"reference": ref, "origin": m.origin, "flux_per_spw": fluxes,
-                                "disk_arcsec": m.disk_arcsec},
-                       updates={"reference": ref, "reference_model": m, "catalogue": cat,
-                                "summary": md.summary()})
+        qa = [QAScore(value=1.0, short="; ".join(notes), metric="model_origin", ms=ms, field=refs[0])]
+        transfer = [f.name for f in fields if f.role == "transfer"]
+        return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
+                       summary={"reference": ",".join(refs), "origin": main.origin, "flux_per_spw": fluxes,
+                                "disk_arcsec": main.disk_arcsec, "disk_origin": main.disk_origin,
+                                "fields": [f.model_dump() for f in fields],
+                                "spws": [s.model_dump() for s in spws], "spw_selection": spw_sel},
+                       updates={"reference": refs[0], "references": refs, "reference_models": models,
+                                "catalogue": cat, "fields": fields, "transfer": transfer,
+                                "spws": spws, "spw_selection": spw_sel, "summary": md.summary()})
+
+    @staticmethod
+    def _spws(md, spw: str) -> tuple[str, list[SpwRecord]]:
+        choice = science_spws([s.name for s in md.spws], [s.nchan for s in md.spws])
+        if spw:
+            sel = select(md, spw=spw)          # validates; a one-line error names the valid spws
+            used = set(sel.spw_ids(md))
+            recs = [SpwRecord(id=c.id, name=c.name, nchan=c.nchan, used=c.id in used,
+                              reason="user selection" if c.id in used else "not in the user's selection")
+                    for c in choice]
+            return spw, recs
+        recs = [SpwRecord(id=c.id, name=c.name, nchan=c.nchan, used=c.science, reason=c.reason)
+                for c in choice]
+        used = [r.id for r in recs if r.used]
+        return ("" if len(used) == len(recs) else ",".join(map(str, used))), recs
+
+    @staticmethod
+    def _model(md, ref, reffile, inputs):
+        disk = inputs.disk_arcsec if isinstance(inputs.disk_arcsec, float) else None
+        origin = "user" if disk is not None else ""
+        body = body_name(ref)
+        if disk is None and body:
+            size = body_size(md, md.field_by_name(ref).id, body)
+            disk, origin = size.diameter_arcsec, f"{size.origin}; {size.distance_au:.4f} AU"
+        m = reference_model(md, ref, reffile, inputs.flux, inputs.spix, inputs.reffreq_hz,
+                            inputs.standard, disk, inputs.limb)
+        if origin and m.disk_arcsec > 0:
+            m.disk_origin = origin
+        return m
+
+    @staticmethod
+    def _fit_sizes(context, ms, md, models, spw_sel, limb):
+        """disk_arcsec 'fit': each reference's size from its amplitudes (antenna gains free)."""
+        ids = [md.field_by_name(r).id for r in models]
+        cube, _ = open_cube(context, ms, md, fields=ids, models=models, spw=spw_sel)
+        out = {}
+        for ref, fid in zip(models, ids):
+            data = reference_uv_data(cube, fid)
+            fit = fit_disk(*data, limb=limb) if data is not None else None
+            if fit is None:
+                raise PipelineError(f"{ref}: too few unflagged rows to fit a disk size; give "
+                                    f"setmodel.disk_arcsec")
+            m = models[ref].model_copy()
+            m.disk_arcsec = fit.theta_arcsec
+            m.disk_origin = f"fitted to the data ± {fit.error_arcsec:.3f}\""
+            out[ref] = m
+        return out

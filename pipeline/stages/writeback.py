@@ -13,7 +13,7 @@ from .common import md_of
 
 class WritebackInputs(Inputs):
     fields: str = Field("", description="transfer fields to write; default: all with a derived flux")
-    reference: bool = Field(True, description="also write the reference model into its rows")
+    reference: bool = Field(True, description="also write the reference models into their rows")
 
 
 class Writeback(Stage):
@@ -31,8 +31,9 @@ class Writeback(Stage):
             if r is not None and r.fit.flux_jy > 0:
                 models[md.field_by_name(f).id] = fitted_model(f, r.fit.flux_jy, r.fit.reffreq_hz,
                                                               r.fit.spidx_poly)
-        if inputs.reference and st.reference_model is not None:
-            models[md.field_by_name(st.reference).id] = st.reference_model
+        if inputs.reference:
+            for ref, m in st.reference_models.items():
+                models[md.field_by_name(ref).id] = m
         n = 0
         if models:
             n = write_model(md, select(md, field=",".join(map(str, sorted(models)))),
