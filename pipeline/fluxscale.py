@@ -81,7 +81,9 @@ def compute(ct: CalTable, md: MSMetadata, reference, transfer="", refspwmap=None
     ok = ~c.flag[:, 0, :]
     ok = threshold_mask(gn, ok, c.field_id, c.spw_id, gainthreshold)
     spws = sorted(ct.spw_freq)
-    nfield, nspw, nant = max(len(names), int(ct.field_id.max(initial=0)) + 1), len(spws), \
+    # arrays are indexed by spw id: sized by the largest id (a flagged spw may leave a gap)
+    nfield, nspw, nant = max(len(names), int(ct.field_id.max(initial=0)) + 1), \
+        max(max(spws, default=-1), int(ct.spw_id.max(initial=-1))) + 1, \
         max(len(md.antennas), int(ct.antenna1.max(initial=0)) + 1)
     mg, cnt = mean_gains(gn, ok, c.field_id, c.spw_id, c.antenna1, nfield, nspw, nant)
     refmg = mg[ref]
@@ -97,7 +99,7 @@ def compute(ct: CalTable, md: MSMetadata, reference, transfer="", refspwmap=None
     out = {"spwID": spws, "spwName": [], "freq": [ct.spw_ref_freq(s) for s in spws], "_mgratio": {},
            "_fitnote": {}}
     for s in spw_with_data:
-        if (cnt[ref][:, rmap[s]] == 0).all() and any((cnt[t][:, s] > 0).any() for t in tran):
+        if (cnt[ref][:, rmap[s]] == 0).all() and any((cnt[t, s] > 0).any() for t in tran):
             raise PipelineError(f"spw {s} has transfer solutions but the reference has none in "
                                 f"spw {rmap[s]}; give refspwmap (e.g. refspwmap=[{rmap[s] if rmap[s] != s else 0}])")
     for t in tran:

@@ -27,8 +27,9 @@ class SourceSpec:
     dec_deg: float
     flux: float          # Jy at reffreq
     spix: float
-    disk_arcsec: float = 0.0  # > 0: resolved disk of this diameter
+    disk_arcsec: float = 0.0  # > 0: resolved disk of this diameter; < 0: from the body's ephemeris
     limb: float = 0.0         # limb darkening exponent: I(r) ~ (1 - r^2)^limb
+    radius_km: float = 0.0    # a solar-system body's mean radius (with disk_arcsec < 0)
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Preset:
     nchan_per_spw: list[int] | None = None   # spws of different shapes (else nchan for all)
     ch_avg_of: int | None = None   # add a 1-channel CH_AVG copy of this spw (ALMA's #CH_AVG)
     interleave: bool = False       # rows ordered time, spw, baseline (as ALMA writes them)
+    ephemeris_table: bool = False  # attach FIELD/EPHEM*.tab to ephemeris sources (as ALMA does)
 
     def nchans(self) -> list[int]:
         return list(self.nchan_per_spw or [self.nchan] * len(self.spw_centres_ghz))
@@ -115,6 +117,18 @@ def _mixed() -> Preset:
     return p
 
 
+def _band6_planet() -> Preset:
+    """Band 6 with Uranus (3.67" on 2025-01-13) as the flux calibrator, its size from the
+    ephemeris, an ALMA ephemeris subtable attached (ephemeris_table=False to leave it out)."""
+    p = _band6_resolved()
+    p.name = "alma_band6_planet"
+    p.sources[0] = SourceSpec("Uranus", "AMPLITUDE", 3.42, 18.4, 30.0, 1.9, disk_arcsec=-1.0,
+                              radius_km=25362.0)
+    p.schedule = [("Uranus" if n == "Ganymede" else n, d) for n, d in p.schedule]
+    p.ephemeris_table = True
+    return p
+
+
 def _large() -> Preset:
     """A full-size ALMA-like EB for benchmarks: 43 antennas, 4 x 64 channels, 2-s integrations,
     6.07 M rows (~7 GB of DATA, FLAG, WEIGHT); duration_scale multiplies its length."""
@@ -131,7 +145,7 @@ def _large() -> Preset:
 
 
 PRESETS = {"alma_band3": _band3, "alma_band6_resolved": _band6_resolved, "small": _small,
-           "alma_mixed": _mixed, "alma_large": _large}
+           "alma_mixed": _mixed, "alma_large": _large, "alma_band6_planet": _band6_planet}
 
 
 def get_preset(name: str) -> Preset:

@@ -1,7 +1,10 @@
 """Synthetic MeasurementSets with a known truth (tests, demo, benchmarks).
 
 V_ij(t, nu) = g_i(t) conj(g_j(t)) M_ij(nu) + n, per polarisation (XX = g_iX g_jX* M, YY alike),
-M = S(nu) for a point source at the phase centre, S(nu) * disk(q) for a resolved disk,
+M = S(nu) for a point source at the phase centre, S(nu) * disk(q) for a resolved disk (a
+numerical Hankel transform of I(r) ~ (1 - r^2)^limb, independent of the pipeline's Bessel
+formula; a solar-system body's diameter from astropy's ephemeris at the observation's middle
+and the preset's radius, with an ALMA-style FIELD/EPHEM*.tab when the preset asks for one),
 S(nu) = S0 (nu/nu0)^alpha. Noise is complex Gaussian with standard deviation SIGMA on each of
 the real and imaginary parts, per channel; WEIGHT = 1/SIGMA^2 applies to every channel (and
 WEIGHT_SPECTRUM, when written, holds the same per channel).
@@ -18,7 +21,6 @@ import os
 import shutil
 import numpy as np
 
-from heuristics.resolved import disk_visibility
 from .errors import PipelineError
 from .fluxcsv import FluxRow, write_flux_csv
 from .ms.create import create_ms
@@ -113,17 +115,20 @@ def source_flux(src: dict, freq_hz: np.ndarray) -> np.ndarray:
 # ---- the simulator --------------------------------------------------------------------------
 def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: bool = True,
              weight_spectrum: bool | None = None, faults: dict | None = None,
-             duration_scale: float = 1.0, write_flux_csv_file: bool = True) -> dict:
+             duration_scale: float = 1.0, write_flux_csv_file: bool = True,
+             ephemeris_table: bool | None = None) -> dict:
     """Write a simulated MS at `out`; return the truth (also written to OUT.truth.json).
 
     faults (optional): {'amp_drop': {'antenna': i, 'scan': n, 'factor': f},
                         'dead_pol': {'antenna': i, 'pol': p},
-                        'flagged_antenna': i}
+                        'flagged_antenna': i, 'flagged_spw': s, 'flagged_field': name}
     duration_scale repeats the schedule (e.g. 4 for a 4x longer observation).
     """
     p = get_preset(preset)
     if weight_spectrum is not None:
         p.weight_spectrum = weight_spectrum
+    if ephemeris_table is not None:
+        p.ephemeris_table = ephemeris_table
     faults = dict(p.faults, **(faults or {}))
     _check_faults(faults, p, max(1, int(round(duration_scale))))
     rng = np.random.default_rng(seed)
@@ -178,14 +183,22 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
              "spws": [{"id": i, "centre_freq_hz": float(f.mean()), "chan_freq_hz": f.tolist()}
                       for i, f in enumerate(spw_freqs)],
              "fields": {}, "faults": faults, "scans": []}
+    ephem = {}
     for i, s in enumerate(p.sources):
+        if s.disk_arcsec < 0:
+            ephem[s.name] = _body_ephemeris(s.name, s.radius_km, t_start, t_start + total)
         src = {"id": i, "intent": s.intent, "flux_jy": s.flux, "spix": s.spix,
-               "reffreq_hz": p.reffreq_ghz * 1e9, "disk_arcsec": s.disk_arcsec, "limb": s.limb}
+               "reffreq_hz": p.reffreq_ghz * 1e9, "limb": s.limb,
+               "disk_arcsec": ephem[s.name]["diameter_arcsec"] if s.disk_arcsec < 0 else s.disk_arcsec}
         src["flux_per_spw"] = [float(source_flux(src, f.mean())) for f in spw_freqs[:nspw]]
         if p.ch_avg_of is not None:   # the CH_AVG spw holds the channel mean of its window
             src["flux_per_spw"].append(float(source_flux(src, spw_freqs[p.ch_avg_of]).mean()))
         truth["fields"][s.name] = src
 
+    if p.ephemeris_table:
+        for name, e in ephem.items():
+            _write_ephemeris_table(out, names.index(name), name, e)
+    truth["ephemeris"] = {n: {k: v for k, v in e.items() if k != "table"} for n, e in ephem.items()}
     _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, faults, rng,
                 t_start)
     with open(out + ".truth.json", "w") as fh:
@@ -196,8 +209,61 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
     return truth
 
 
+def _disk_profile(q: np.ndarray, theta_rad: float, limb: float) -> np.ndarray:
+    """Normalised visibility of a disk I(r) ~ (1 - (r/R)^2)^limb by numerical Hankel transform,
+    V(q) = int I(r) J0(2 pi q r) r dr / int I(r) r dr, with r = R sin(phi) (smooth integrand),
+    evaluated on a fine grid of q and interpolated."""
+    from scipy.special import j0
+    x, wq = np.polynomial.legendre.leggauss(256)
+    phi = (x + 1) * np.pi / 4
+    wphi = wq * np.pi / 4
+    r = np.sin(phi)
+    kern = np.cos(phi) ** (2 * limb + 1) * r * wphi            # I(r) r dr with dr = cos(phi) dphi
+    qg = np.linspace(0, float(np.max(q)) * 1.001 + 1, 20001)
+    v = (j0(2 * np.pi * np.outer(qg, r) * theta_rad / 2) * kern).sum(axis=1) / kern.sum()
+    return np.interp(q, qg, v)
+
+
+def _body_ephemeris(name: str, radius_km: float, t0: float, t1: float) -> dict:
+    """Geocentric distance (astropy built-in ephemeris) over the observation, and the size."""
+    from astropy.coordinates import get_body, solar_system_ephemeris
+    from astropy.time import Time
+    mjd = np.linspace(t0 / DAY - 0.5, t1 / DAY + 0.5, 9)
+    with solar_system_ephemeris.set("builtin"):
+        b = get_body(name.lower(), Time(mjd, format="mjd", scale="utc"))
+    rho = b.distance.to("au").value
+    d_mid = float(np.interp(0.5 * (t0 + t1) / DAY, mjd, rho))
+    diam = float(2 * np.arcsin(radius_km / (d_mid * 149597870.7)) * 180 / np.pi * 3600)
+    return {"mjd": mjd.tolist(), "rho_au": rho.tolist(), "ra_deg": b.ra.deg.tolist(),
+            "dec_deg": b.dec.deg.tolist(), "radius_km": radius_km, "distance_au": d_mid,
+            "diameter_arcsec": diam}
+
+
+def _write_ephemeris_table(out: str, field_id: int, name: str, e: dict) -> None:
+    """FIELD/EPHEM<k>_<name>_<mjd>.tab as ALMA attaches it (MJD, RA, DEC, Rho; meanrad) and
+    FIELD.EPHEMERIS_ID pointing at it."""
+    from casacore.tables import makescacoldesc, maketabdesc, table
+    path = os.path.join(out, "FIELD", f"EPHEM0_{name}_{e['mjd'][0]:.1f}.tab")
+    cols = [makescacoldesc(c, 0.0) for c in ("MJD", "RA", "DEC", "Rho", "RadVel")]
+    t = table(path, maketabdesc(cols), nrow=len(e["mjd"]), ack=False)
+    t.putcol("MJD", np.asarray(e["mjd"]))
+    t.putcol("RA", np.asarray(e["ra_deg"]))
+    t.putcol("DEC", np.asarray(e["dec_deg"]))
+    t.putcol("Rho", np.asarray(e["rho_au"]))
+    t.putcol("RadVel", np.zeros(len(e["mjd"])))
+    t.putkeyword("meanrad", {"value": e["radius_km"], "unit": "km"})
+    t.putkeyword("NAME", name)
+    t.close()
+    f = table(os.path.join(out, "FIELD"), ack=False, readonly=False)
+    if "EPHEMERIS_ID" not in f.colnames():
+        f.addcols(maketabdesc(makescacoldesc("EPHEMERIS_ID", -1)))
+        f.putcol("EPHEMERIS_ID", np.full(f.nrows(), -1, np.int32))
+    f.putcell("EPHEMERIS_ID", field_id, 0)
+    f.close()
+
+
 def _check_faults(faults: dict, p: Preset, repeats: int) -> None:
-    known = {"amp_drop", "dead_pol", "flagged_antenna"}
+    known = {"amp_drop", "dead_pol", "flagged_antenna", "flagged_spw", "flagged_field"}
     bad = set(faults) - known
     if bad:
         raise PipelineError(f"unknown fault(s) {', '.join(sorted(bad))}; valid: {', '.join(sorted(known))}")
@@ -206,6 +272,10 @@ def _check_faults(faults: dict, p: Preset, repeats: int) -> None:
     for a in ants:
         if a is not None and not 0 <= int(a) < p.nant:
             raise PipelineError(f"fault antenna {a} is not in preset {p.name}; valid 0~{p.nant - 1}")
+    if "flagged_spw" in faults and not 0 <= int(faults["flagged_spw"]) < len(p.spw_centres_ghz):
+        raise PipelineError(f"flagged_spw must be in 0~{len(p.spw_centres_ghz) - 1} for preset {p.name}")
+    if "flagged_field" in faults and faults["flagged_field"] not in [s.name for s in p.sources]:
+        raise PipelineError(f"flagged_field must be one of {', '.join(s.name for s in p.sources)}")
     nscan = len(p.schedule) * repeats
     if "amp_drop" in faults and not 1 <= faults["amp_drop"].get("scan", 0) <= nscan:
         raise PipelineError(f"amp_drop scan must be in 1~{nscan} for preset {p.name}")
@@ -261,8 +331,7 @@ def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, 
             model = np.broadcast_to(source_flux(src, f)[None, :], (n, len(f))).astype(complex)
             if src["disk_arcsec"] > 0:
                 q = np.hypot(uvw[:, 0], uvw[:, 1])[:, None] * f[None, :] / C
-                model = model * disk_visibility(q, np.deg2rad(src["disk_arcsec"] / 3600),
-                                                src["limb"])
+                model = model * _disk_profile(q, np.deg2rad(src["disk_arcsec"] / 3600), src["limb"])
             gg = g[:, :, :, s]                                       # (t, a, p)
             gi = gg[:, a1, :].reshape(n, 2)
             gj = gg[:, a2, :].reshape(n, 2)
@@ -274,6 +343,8 @@ def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, 
         flag_rows = np.zeros(n, bool)
         if flagged_ant is not None:
             flag_rows = (aa1 == flagged_ant) | (aa2 == flagged_ant)
+        if faults.get("flagged_field") == name:
+            flag_rows = np.ones(n, bool)
         scal = {"TIME": tt, "TIME_CENTROID": tt, "INTERVAL": np.full(n, p.tint),
                 "EXPOSURE": np.full(n, p.tint), "ANTENNA1": aa1.astype(np.int32),
                 "ANTENNA2": aa2.astype(np.int32), "FIELD_ID": np.full(n, fid, np.int32),
@@ -282,11 +353,13 @@ def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, 
         scal.update({c: np.zeros(n, np.int32) for c in ("ARRAY_ID", "FEED1", "FEED2",
                                                          "OBSERVATION_ID", "PROCESSOR_ID")})
         tb.addrows(n * len(blocks))
+        fspw = faults.get("flagged_spw")
         if p.interleave:
-            _put_interleaved(tb, row, nt, nbl, blocks, scal, sigma, ncorr, p.weight_spectrum)
+            _put_interleaved(tb, row, nt, nbl, blocks, scal, sigma, ncorr, p.weight_spectrum, fspw)
         else:
             for s, data in enumerate(blocks):
-                _put_spw(tb, row + s * n, data, scal, s, sigma[s], ncorr, p.weight_spectrum)
+                sc = dict(scal, FLAG_ROW=np.ones(n, bool)) if s == fspw else scal
+                _put_spw(tb, row + s * n, data, sc, s, sigma[s], ncorr, p.weight_spectrum)
         row += n * len(blocks)
         t = times[-1] + p.tint / 2 + 10.0
     tb.close()
@@ -311,7 +384,7 @@ def _put_spw(tb, row, data, scal, s, sigma, ncorr, ws):
         tb.putcol(c, v, row, n)
 
 
-def _put_interleaved(tb, row, nt, nbl, blocks, scal, sigma, ncorr, ws):
+def _put_interleaved(tb, row, nt, nbl, blocks, scal, sigma, ncorr, ws, flagged_spw=None):
     """All spws of a scan interleaved per integration (time, spw, baseline), as ALMA writes."""
     ns = len(blocks)
     inter = lambda v: np.repeat(v.reshape((nt, 1, nbl) + v.shape[1:]), ns, axis=1).reshape(  # noqa: E731
@@ -320,7 +393,8 @@ def _put_interleaved(tb, row, nt, nbl, blocks, scal, sigma, ncorr, ws):
         tb.putcol(c, inter(v), row, nt * ns * nbl)
     tb.putcol("DATA_DESC_ID", np.tile(np.repeat(np.arange(ns, dtype=np.int32), nbl), nt), row, nt * ns * nbl)
     for s, data in enumerate(blocks):
-        cols = _vis_columns(data, scal["FLAG_ROW"], sigma[s], ncorr, ws)
+        fr = np.ones_like(scal["FLAG_ROW"]) if s == flagged_spw else scal["FLAG_ROW"]
+        cols = _vis_columns(data, fr, sigma[s], ncorr, ws)
         for k in range(nt):
             r = row + (k * ns + s) * nbl
             for c, v in cols.items():
