@@ -33,7 +33,7 @@ from typing import Iterator
 import numpy as np
 from pydantic import BaseModel, Field
 
-MEMORY_BUDGET = 256 * 2**20
+MEMORY_BUDGET = 128 * 2**20
 ARRAYS = ("time", "antenna1", "antenna2", "uvw", "vis", "weight", "data", "wdata")
 
 

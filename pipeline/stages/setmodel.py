@@ -69,7 +69,7 @@ class Setmodel(Stage):
             heur["reference"] = ",".join(refs)
         spw_sel, spws = self._spws(md, inputs.spw)
         if not inputs.spw:
-            heur["spw"] = spw_sel
+            heur["spw"] = spw_sel or "all"
         models, notes = {}, []
         for ref in refs:
             m = self._model(md, ref, reffile, inputs)

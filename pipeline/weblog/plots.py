@@ -80,9 +80,9 @@ def amp_vs_uvdist(npz: str, outdir: str, base: str, reference: str, selected: li
     insel = np.isin(a1, selected) & np.isin(a2, selected) if selected else np.zeros(len(uv), bool)
     p = Plot(f"{reference}, spw {spw}: amplitude vs uv distance", "uv distance (m)",
              "amplitude (Jy, before calibration)")
-    p.points(uv[~insel], amp[~insel], "#999999", "data", size=2)
+    p.points(uv[~insel], amp[~insel], "#999999", "data", size=3)
     if selected:
-        p.points(uv[insel], amp[insel], PALETTE[1], "data, selected antennas", size=2)
+        p.points(uv[insel], amp[insel], PALETTE[1], "data, selected antennas", size=3.5)
     p.line(q, m, PALETTE[0], "model")
     return [_img(p, outdir, f"{base}_ampuv.svg",
                  f"amplitude vs uv distance of the reference {reference} (data and model, selected "
