@@ -4,8 +4,15 @@ Each applied table has: interp 'linear' (amplitude and phase interpolated separa
 along the shorter arc; nearest solution outside the solutions' time range) or 'nearest';
 gainfield '' (solutions of all fields), 'nearest' (the field closest on the sky that has
 solutions) or a field name/id list; spwmap (data spw i uses table spw spwmap[i]); calflag
-(data whose antennas have no unflagged solution become flagged). G tables apply per
-polarisation, T tables to both, B tables per channel.
+(data whose antennas have no unflagged solution become flagged); calwt (weights scaled by
+|g_i g_j|^2, as CASA's gaincal pre-applies; never for delays).
+Types, as CASA applies them: G per polarisation, T to both; B per channel (flagged channels
+of a solution filled by linear interpolation of amplitude and phase across frequency);
+K (delay, FPARAM in ns) as g = exp(2 pi i tau (nu - nu_ref)), nu_ref = the table spw's
+CHAN_FREQ[n/2] (CASA >= 5.3), delays interpolated linearly in time; B TSYS (FPARAM in K)
+as g = 1/sqrt(Tsys) per channel, so data are multiplied by sqrt(Tsys_i Tsys_j) and weights
+divided by Tsys_i Tsys_j. All these terms are diagonal, so the order of application (CASA's:
+Tsys, bandpass, gains, delays) does not change the result.
 """
 from __future__ import annotations
 
@@ -25,15 +32,40 @@ class ApplySpec:
     spwmap: list[int] = field(default_factory=list)
     calflag: bool = True
 
+    calwt: bool = True
+
     @classmethod
     def load(cls, path: str, gainfield: str = "", interp: str = "linear",
-             spwmap: list[int] | None = None, calflag: bool = True) -> "ApplySpec":
+             spwmap: list[int] | None = None, calflag: bool = True, calwt: bool = True) -> "ApplySpec":
         interp = interp or "linear"
         if interp.split(",")[0] not in ("linear", "nearest"):
             raise CalTableError(f"interp '{interp}' for {path} is not supported; use 'linear' "
                                 f"or 'nearest'")
-        return cls(read_caltable(path), gainfield or "", interp.split(",")[0], list(spwmap or []),
-                   calflag)
+        ct = read_caltable(path)
+        if ct.gaintype == "B":
+            fill_flagged_channels(ct)
+        elif ct.gaintype == "TSYS":
+            ok = ct.fparam > 0
+            ct.cparam = np.where(ok, 1 / np.sqrt(np.where(ok, ct.fparam, 1)), 1).astype(np.complex64)
+            ct.flag = ct.flag | ~ok
+        return cls(ct, gainfield or "", interp.split(",")[0], list(spwmap or []), calflag,
+                   calwt and ct.gaintype != "K")
+
+
+def fill_flagged_channels(ct: CalTable) -> None:
+    """B solutions: flagged channels get amplitude and phase interpolated linearly across
+    frequency from the solution's unflagged channels (nearest beyond the ends)."""
+    nchan = ct.cparam.shape[1]
+    if nchan < 2:
+        return
+    x = np.arange(nchan)
+    for r, p in zip(*np.nonzero(ct.flag.any(axis=1) & ~ct.flag.all(axis=1))):
+        good = ~ct.flag[r, :, p]
+        g = ct.cparam[r, good, p]
+        amp = np.interp(x, x[good], np.abs(g))
+        ph = np.interp(x, x[good], np.unwrap(np.angle(g)))
+        ct.cparam[r, :, p] = (amp * np.exp(1j * ph)).astype(np.complex64)
+        ct.flag[r, :, p] = False
 
 
 def _field_choice(spec: ApplySpec, field_id: int, field_dirs: np.ndarray | None) -> np.ndarray | None:
@@ -64,15 +96,17 @@ def _field_choice(spec: ApplySpec, field_id: int, field_dirs: np.ndarray | None)
 
 
 def interpolate(ct: CalTable, rows: np.ndarray, times: np.ndarray, nant: int,
-                interp: str) -> tuple[np.ndarray, np.ndarray]:
-    """Gains at `times` from table rows `rows`: -> (g (time, ant, chan, pol), ok (same))."""
+                interp: str, real: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Gains at `times` from table rows `rows`: -> (g (time, ant, chan, pol), ok (same)).
+    real: interpolate FPARAM values (delays) linearly instead of complex gains."""
     tsol = np.unique(ct.time[rows])
-    nchan, npol = ct.cparam.shape[1:]
-    grid = np.ones((len(tsol), nant, nchan, npol), np.complex128)
+    vals = ct.fparam if real else ct.cparam
+    nchan, npol = vals.shape[1:]
+    grid = np.ones((len(tsol), nant, nchan, npol), float if real else np.complex128)
     good = np.zeros(grid.shape, bool)
     ti = np.searchsorted(tsol, ct.time[rows])
     ant = ct.antenna1[rows]
-    grid[ti, ant] = ct.cparam[rows]
+    grid[ti, ant] = vals[rows]
     good[ti, ant] = ~ct.flag[rows]
     nt = len(tsol)
     idx = np.arange(nt)[:, None, None, None]
@@ -92,6 +126,10 @@ def interpolate(ct: CalTable, rows: np.ndarray, times: np.ndarray, nant: int,
     if interp == "nearest":
         use_q = hasq & (~hasp | (np.abs(tq - t) < np.abs(t - tp)))
         g = np.where(use_q, gq, gp)
+    elif real:
+        both = hasp & hasq & (tq > tp)
+        f = np.where(both, (t - tp) / np.where(both, tq - tp, 1), 0.0)
+        g = np.where(both, (1 - f) * gp + f * gq, np.where(hasp, gp, gq))
     else:
         both = hasp & hasq & (tq > tp)
         f = np.where(both, (t - tp) / np.where(both, tq - tp, 1), 0.0)
@@ -123,22 +161,33 @@ class Applier:
             raise CalTableError(f"{ct.path} has no solutions for spw {spw_cal}"
                                 + (f" and field(s) {list(fields)}" if fields is not None else "")
                                 + "; give a spwmap or gainfield that points at existing solutions")
-        return interpolate(ct, rows, times, self.nant, spec.interp)
+        if ct.gaintype != "K":
+            return interpolate(ct, rows, times, self.nant, spec.interp)
+        tau, ok = interpolate(ct, rows, times, self.nant, spec.interp, real=True)   # ns
+        f = ct.spw_freq[spw_cal]
+        return tau, ok, float(f[len(f) // 2])
 
     def apply(self, chunk, corr_pols: list[tuple[int, int]]) -> None:
-        """Correct chunk.data in place; scale weights by |g_i g_j|^2; flag where calflag."""
+        """Correct chunk.data in place; scale weights by |g_i g_j|^2 (calwt); flag where calflag."""
         if not self.specs:
             return
         ut, tidx = np.unique(chunk.time, return_inverse=True)
         p1 = np.array([a for a, _ in corr_pols])
         p2 = np.array([b for _, b in corr_pols])
         for spec in self.specs:
-            g, ok = self.gains_for(spec, chunk.field_id, chunk.spw_id, ut)  # (t, ant, chan, pol)
+            got = self.gains_for(spec, chunk.field_id, chunk.spw_id, ut)  # (t, ant, chan, pol)
+            if len(got) == 3:          # delays: the phase slope at the data's channel frequencies
+                tau, ok, fref = got
+                dnu = (np.asarray(chunk.chan_freq, float) - fref) / 1e9
+                g = np.exp(2j * np.pi * tau[:, :, :1, :] * dnu[None, None, :, None])
+                ok = np.broadcast_to(ok[:, :, :1, :], g.shape)
+            else:
+                g, ok = got
             if g.shape[3] == 1:
                 q1 = q2 = np.zeros_like(p1)
             else:
                 q1, q2 = p1, p2
-            if g.shape[2] > 1:
+            if g.shape[2] > 1 and len(got) == 2:
                 g, ok = g[:, :, chunk.channels], ok[:, :, chunk.channels]
             gi = g[tidx, chunk.antenna1][..., q1]           # (row, chan, corr)
             gj = g[tidx, chunk.antenna2][..., q2]
@@ -146,6 +195,7 @@ class Applier:
             okk = ok[tidx, chunk.antenna1][..., q1] & ok[tidx, chunk.antenna2][..., q2]
             nz = np.abs(prod) > 0
             chunk.data = np.where(nz, chunk.data / np.where(nz, prod, 1), 0).astype(chunk.data.dtype)
-            chunk.weight = (chunk.weight * np.abs(prod) ** 2).astype(chunk.weight.dtype)
+            if spec.calwt:
+                chunk.weight = (chunk.weight * np.abs(prod) ** 2).astype(chunk.weight.dtype)
             bad = ~nz | (~okk if spec.calflag else False)
             chunk.flag = chunk.flag | np.broadcast_to(bad, chunk.flag.shape)

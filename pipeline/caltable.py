@@ -20,7 +20,8 @@ import numpy as np
 from . import __version__
 from .errors import CalTableError
 
-VISCAL = {"G": "G Jones", "T": "T Jones", "B": "B Jones"}
+VISCAL = {"G": "G Jones", "T": "T Jones", "B": "B Jones", "K": "K Jones", "TSYS": "B TSYS"}
+FLOAT_TYPES = ("K Jones", "B TSYS")     # FPARAM tables: delays (ns), system temperatures (K)
 
 
 @dataclass
@@ -39,6 +40,7 @@ class CalTable:
     snr: np.ndarray                # float32
     interval: np.ndarray | None = None
     obs_id: np.ndarray | None = None
+    fparam: np.ndarray | None = None  # (row, nchan, npol) float for K (ns) and Tsys (K) tables
     ms_name: str = ""
     spw_freq: dict[int, np.ndarray] = field(default_factory=dict)  # spw -> CHAN_FREQ
     field_names: list[str] = field(default_factory=list)
@@ -47,7 +49,7 @@ class CalTable:
 
     @property
     def gaintype(self) -> str:
-        return self.viscal.split()[0]
+        return "TSYS" if self.viscal == "B TSYS" else self.viscal.split()[0]
 
     @property
     def npol(self) -> int:
@@ -61,14 +63,14 @@ class CalTable:
     def select(self, mask: np.ndarray) -> "CalTable":
         out = CalTable(**{k: v for k, v in self.__dict__.items()})
         for k in ("time", "field_id", "spw_id", "antenna1", "antenna2", "scan", "cparam",
-                  "paramerr", "flag", "snr", "interval", "obs_id"):
+                  "paramerr", "flag", "snr", "interval", "obs_id", "fparam"):
             v = getattr(self, k)
             if v is not None:
                 setattr(out, k, v[mask])
         return out
 
 
-def _coldescs(npol_dummy: int = 1) -> dict:
+def _coldescs(float_par: bool = False) -> dict:
     from casacore.tables import makearrcoldesc, makescacoldesc
     sc = {
         "TIME": makescacoldesc("TIME", 0.0, datamanagergroup="MSMTAB",
@@ -86,7 +88,9 @@ def _coldescs(npol_dummy: int = 1) -> dict:
     for d in sc.values():
         d["desc"]["option"] = 5  # Direct | FixedShape, as CASA writes scalar cal columns
     arr = {
-        "CPARAM": makearrcoldesc("CPARAM", 0j, valuetype="complex", datamanagergroup="MSMTAB"),
+        **({"FPARAM": makearrcoldesc("FPARAM", 0.0, valuetype="float", datamanagergroup="MSMTAB")}
+           if float_par else
+           {"CPARAM": makearrcoldesc("CPARAM", 0j, valuetype="complex", datamanagergroup="MSMTAB")}),
         "PARAMERR": makearrcoldesc("PARAMERR", 0.0, valuetype="float", datamanagergroup="MSMTAB"),
         "FLAG": makearrcoldesc("FLAG", False, valuetype="boolean", datamanagergroup="MSMTAB"),
         "SNR": makearrcoldesc("SNR", 0.0, valuetype="float", datamanagergroup="MSMTAB"),
@@ -95,21 +99,23 @@ def _coldescs(npol_dummy: int = 1) -> dict:
     return {**sc, **arr}
 
 
-def write_caltable(path: str, ct: CalTable, ms_path: str, spw_chan_freq: dict[int, tuple],
+def write_caltable(path: str, ct: CalTable, ms_path: str, spw_chan_freq: dict[int, tuple] | None,
                    overwrite: bool = True) -> None:
     """Write `ct` as a CASA NewCalTable at `path`, subtables copied from the MS at `ms_path`.
 
     spw_chan_freq: spw -> (mean frequency of the solved channels, summed width) written into
-    the table's SPECTRAL_WINDOW (one channel per spw).
+    the table's SPECTRAL_WINDOW (one channel per spw); None keeps the MS's channels (B, Tsys
+    and channelised tables). K and Tsys tables (ct.fparam set) get ParType Float and FPARAM.
     """
     from casacore.tables import maketabdesc, table, tablecopy
     if os.path.exists(path):
         if not overwrite:
             raise CalTableError(f"{path} exists; choose another name or allow overwrite")
         shutil.rmtree(path)
-    desc = maketabdesc(list(_coldescs().values()))
+    cols = _coldescs(ct.fparam is not None)
+    desc = maketabdesc(list(cols.values()))
     dminfo = {"*1": {"TYPE": "StandardStMan", "NAME": "MSMTAB",
-                     "SPEC": {"BUCKETSIZE": 2560}, "COLUMNS": list(_coldescs())}}
+                     "SPEC": {"BUCKETSIZE": 2560}, "COLUMNS": list(cols)}}
     tb = table(path, desc, dminfo=dminfo, nrow=len(ct.time), ack=False)
     try:
         tb.putinfo({"type": "Calibration", "subType": ct.viscal, "readme": ""})
@@ -124,17 +130,28 @@ def write_caltable(path: str, ct: CalTable, ms_path: str, spw_chan_freq: dict[in
             tb.putcol("SCAN_NUMBER", np.asarray(ct.scan, np.int32))
             tb.putcol("OBSERVATION_ID", np.zeros(n, np.int32) if ct.obs_id is None
                       else np.asarray(ct.obs_id, np.int32))
-            tb.putcol("CPARAM", np.asarray(ct.cparam, np.complex64))
+            if ct.fparam is not None:
+                tb.putcol("FPARAM", np.asarray(ct.fparam, np.float32))
+            else:
+                tb.putcol("CPARAM", np.asarray(ct.cparam, np.complex64))
             tb.putcol("PARAMERR", np.asarray(ct.paramerr, np.float32))
             tb.putcol("FLAG", np.asarray(ct.flag, bool))
             tb.putcol("SNR", np.asarray(ct.snr, np.float32))
         for sub in ("OBSERVATION", "ANTENNA", "FIELD"):
             tablecopy(os.path.join(ms_path, sub), os.path.join(path, sub), deep=True)
-        _write_spw(os.path.join(ms_path, "SPECTRAL_WINDOW"), os.path.join(path, "SPECTRAL_WINDOW"),
-                   spw_chan_freq)
+        if spw_chan_freq is None:
+            tablecopy(os.path.join(ms_path, "SPECTRAL_WINDOW"), os.path.join(path, "SPECTRAL_WINDOW"),
+                      deep=True)
+        else:
+            _write_spw(os.path.join(ms_path, "SPECTRAL_WINDOW"), os.path.join(path, "SPECTRAL_WINDOW"),
+                       spw_chan_freq)
         _write_history(os.path.join(ms_path, "HISTORY"), os.path.join(path, "HISTORY"))
-        kw = {"ParType": "Complex", "MSName": os.path.basename(ms_path.rstrip("/")),
-              "VisCal": ct.viscal, "PolBasis": "unknown", "fluxpipe_version": __version__}
+        # CASA_Version: CASA >= 5.3 pivots K delays on the table's channel frequency, older
+        # tables (no version) on REF_FREQUENCY; we write the modern layout and say so
+        kw = {"ParType": "Float" if ct.fparam is not None else "Complex",
+              "MSName": os.path.basename(ms_path.rstrip("/")), "VisCal": ct.viscal,
+              "PolBasis": "unknown", "CASA_Version": f"fluxpipe-{__version__}",
+              "fluxpipe_version": __version__}
         for sub in ("OBSERVATION", "ANTENNA", "FIELD", "SPECTRAL_WINDOW", "HISTORY"):
             kw[sub] = "Table: " + os.path.abspath(os.path.join(path, sub))
         tb.putkeywords(kw)
@@ -190,13 +207,16 @@ def read_caltable(path: str) -> CalTable:
             raise CalTableError(f"'{path}' is a '{info.get('type')}/{sub}' table; fluxpipe reads "
                                 f"Calibration tables of type {', '.join(VISCAL.values())}")
         kw = tb.getkeywords()
-        if kw.get("ParType", "Complex") != "Complex":
-            raise CalTableError(f"'{path}' has ParType {kw.get('ParType')}; only Complex tables")
+        want = "Float" if sub in FLOAT_TYPES else "Complex"
+        if kw.get("ParType", "Complex") != want:
+            raise CalTableError(f"'{path}' ({sub}) has ParType {kw.get('ParType')}; expected {want}")
         n = tb.nrows()
         g = lambda c: tb.getcol(c) if n else np.array([])  # noqa: E731
+        fpar = g("FPARAM") if want == "Float" else None
+        cpar = g("CPARAM") if want == "Complex" else np.ones(np.shape(fpar), np.complex64)
         ct = CalTable(sub, g("TIME"), g("FIELD_ID"), g("SPECTRAL_WINDOW_ID"), g("ANTENNA1"),
-                      g("ANTENNA2"), g("SCAN_NUMBER"), g("CPARAM"), g("PARAMERR"), g("FLAG"),
-                      g("SNR"), g("INTERVAL"), g("OBSERVATION_ID"), str(kw.get("MSName", "")),
+                      g("ANTENNA2"), g("SCAN_NUMBER"), cpar, g("PARAMERR"), g("FLAG"),
+                      g("SNR"), g("INTERVAL"), g("OBSERVATION_ID"), fpar, str(kw.get("MSName", "")),
                       path=os.path.abspath(str(path)))
     finally:
         tb.close()

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from .skymodel import SourceModel
 
-Role = Literal["phase", "amplitude", "fluxscaled"]
+Role = Literal["precal", "phase", "amplitude", "fluxscaled"]
 
 
 class CalEntry(BaseModel):
@@ -25,6 +25,7 @@ class CalEntry(BaseModel):
     gainfield: str = ""
     interp: str = "linear"
     spwmap: list[int] = Field(default_factory=list)
+    calwt: bool = True
 
 
 class ResolvedSelection(BaseModel):

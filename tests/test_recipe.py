@@ -25,10 +25,10 @@ def two_ms(tmp_path_factory):
 
 def test_recipe_parsing_and_override_errors():
     steps = load_recipe("gfluxscale", ["ampflag.amp_outlier_sigma=10", "fluxtransfer.refspwmap=[0,0]"])
-    assert [s[0] for s in steps] == ["setmodel", "resolvedcal", "phaseup", "ampsolve", "ampflag",
+    assert [s[0] for s in steps] == ["precal", "setmodel", "resolvedcal", "phaseup", "ampsolve", "ampflag",
                                      "fluxtransfer", "writeback"]
-    assert steps[4][1]["amp_outlier_sigma"] == 10 and "amp_outlier_sigma" in steps[4][2]
-    assert steps[5][1]["refspwmap"] == [0, 0]
+    assert steps[5][1]["amp_outlier_sigma"] == 10 and "amp_outlier_sigma" in steps[5][2]
+    assert steps[6][1]["refspwmap"] == [0, 0]
     with pytest.raises(InputsError, match="has no parameter 'sigma'; valid: amp_outlier_sigma"):
         load_recipe("gfluxscale", ["ampflag.sigma=3"])
     with pytest.raises(InputsError, match="greater than 0"):
@@ -42,22 +42,22 @@ def test_recipe_parsing_and_override_errors():
 def test_unknown_stage_in_recipe(tmp_path):
     p = tmp_path / "r.yaml"
     p.write_text("stages:\n  - setmodel: {}\n  - fluxscalex: {}\n")
-    with pytest.raises(InputsError, match="unknown stage 'fluxscalex'; valid stages: setmodel"):
+    with pytest.raises(InputsError, match="unknown stage 'fluxscalex'; valid stages: precal, setmodel"):
         load_recipe(str(p))
 
 
 def test_defaults_overrides_and_resume(two_ms, tmp_path):
     ms = two_ms[0]
     out = str(tmp_path / "o")
-    with pytest.raises(PipelineError, match="stage 6 \\(fluxtransfer\\) failed.*NoSuchField"):
+    with pytest.raises(PipelineError, match="stage 7 \\(fluxtransfer\\) failed.*NoSuchField"):
         run_recipe("gfluxscale", [ms], out, ["fluxtransfer.transfer=NoSuchField"], weblog=False)
     ctx = Context.load(out)
-    assert [r.stage for r in ctx.results if r.ok] == ["setmodel", "resolvedcal", "phaseup",
+    assert [r.stage for r in ctx.results if r.ok] == ["precal", "setmodel", "resolvedcal", "phaseup",
                                                       "ampsolve", "ampflag"]
     assert ctx.results[-1].ok is False and "NoSuchField" in ctx.results[-1].error
     ctx2 = run_recipe("gfluxscale", [ms], out, ["phaseup.minsnr=3"], resume=True, weblog=False)
     ok = [r for r in ctx2.results if r.ok]
-    assert [r.stage for r in ok] == ["setmodel", "resolvedcal", "phaseup", "ampsolve", "ampflag",
+    assert [r.stage for r in ok] == ["precal", "setmodel", "resolvedcal", "phaseup", "ampsolve", "ampflag",
                                      "fluxtransfer", "writeback"]   # earlier stages not rerun
     ft = next(r for r in ok if r.stage == "fluxtransfer")
     assert ft.inputs["transfer"] == {"value": "J0530+1331", "source": "heuristic"}

@@ -5,11 +5,12 @@ from .ampflag import Ampflag
 from .ampsolve import Ampsolve
 from .fluxtransfer import Fluxtransfer
 from .phaseup import Phaseup
+from .precal import Precal
 from .resolvedcal import Resolvedcal
 from .setmodel import Setmodel
 from .writeback import Writeback
 
-STAGES: dict[str, Stage] = {s.name: s for s in (Setmodel(), Resolvedcal(), Phaseup(), Ampsolve(),
+STAGES: dict[str, Stage] = {s.name: s for s in (Precal(), Setmodel(), Resolvedcal(), Phaseup(), Ampsolve(),
                                                   Ampflag(), Fluxtransfer(), Writeback())}
 
 

@@ -9,7 +9,7 @@ import os
 import numpy as np
 from pydantic import Field
 
-from ..calapply import ApplySpec
+from ..calapply import Applier, ApplySpec
 from ..calsolve import SolveSpec, solve_cube
 from ..caltable import CalTable, write_caltable
 from ..context import CalEntry, Context, CubeRef, Role
@@ -72,8 +72,10 @@ def open_cube(context: Context, ms: str, md: MSMetadata | None = None, fields: l
         raise NoDataError(f"{md.name}: no calibrator fields to solve; fields: {field_list(md)}")
     spw = st.spw_selection if spw is None else spw
     storage = content_fingerprint(md.path)
+    pre = [e for e in st.callibrary if e.role == "precal"]
+    precal = [{**e.model_dump(), "storage": content_fingerprint(e.table, ())} for e in pre]
     by_id = {md.field_by_name(n).id: m for n, m in models.items()}
-    keys = {f: field_key(md, storage, f, by_id[f].model_dump() if f in by_id else None, spw, [])
+    keys = {f: field_key(md, storage, f, by_id[f].model_dump() if f in by_id else None, spw, precal)
             for f in fields}
     rel = os.path.join("cube", ms)
     folder = context.abspath(rel)
@@ -81,11 +83,15 @@ def open_cube(context: Context, ms: str, md: MSMetadata | None = None, fields: l
     stale = cube.stale(keys) if cube is not None else fields
     if stale:
         sel = select(md, field=",".join(map(str, stale)), spw=spw)
+        specs = [ApplySpec.load(e.table, e.gainfield, e.interp, e.spwmap, calwt=e.calwt) for e in pre]
+        apply = Applier(specs, len(md.antennas), np.array([[f.ra, f.dec] for f in md.fields])).apply \
+            if specs else None
         if cube is None:
-            cube = build_cube(md, sel, model=model_function(md, models), directory=folder, field_keys=keys)
+            cube = build_cube(md, sel, model=model_function(md, models), apply=apply, directory=folder,
+                              field_keys=keys)
         else:
             cube.drop_fields(stale)
-            build_cube(md, sel, model=model_function(md, models), field_keys=keys, cube=cube)
+            build_cube(md, sel, model=model_function(md, models), apply=apply, field_keys=keys, cube=cube)
         p = cube.index.passes[-1]
         log.info("%s: one pass over %d rows of fields %s (%.0f MB) in %.2f s", ms, p["rows"],
                  ",".join(md.fields[f].name for f in stale), p["bytes"] / 1e6, p["seconds"])

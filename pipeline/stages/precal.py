@@ -1,0 +1,96 @@
+"""precal: the user's calibration tables (delay K, bandpass B, Tsys, gains G/T), pre-applied in
+every solve and in the derived fluxes, as CASA's gaincal(gaintable=[...]) does.
+
+Inputs follow gaincal's: parallel lists gaintable, gainfield, interp, spwmap, calwt (a shorter
+list leaves the remaining tables at CASA's defaults: '', 'linear', no map, calwt True; delays
+never scale weights). Each table is checked before any solving: it exists, is a caltable of a
+type fluxpipe applies, and belongs to this MS (same antennas; its spws' frequencies inside the
+MS's windows, after the spwmap); a spwmap longer than the MS's spws or pointing at a spw the
+table lacks is an error. Tables are applied per channel inside the one pass.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from pydantic import Field
+
+from ..calapply import ApplySpec
+from ..context import CalEntry
+from ..errors import CalTableError
+from ..qa import QAScore
+from ..stage import Inputs, Results, Stage, record_inputs
+from .common import md_of
+
+
+class PrecalInputs(Inputs):
+    gaintable: list[str] = Field([], description="CASA caltables to pre-apply (K, B, Tsys, G, T), as gaincal's gaintable")
+    gainfield: list[str] = Field([], description="per table: '' (all fields), 'nearest' or field names, as gaincal's")
+    interp: list[str] = Field([], description="per table: 'linear' or 'nearest' in time")
+    spwmap: list[list[int]] = Field([], description="per table: data spw i uses table spw spwmap[i]")
+    calwt: list[bool] = Field([], description="per table: scale weights by the gains (CASA's default True; never for delays)")
+
+
+def _pick(lst, k, default):
+    return lst[k] if k < len(lst) else (lst[-1] if lst and isinstance(default, bool) else default)
+
+
+def check_table(spec: ApplySpec, md, path: str) -> dict:
+    """One line per problem: another MS's table, an impossible spwmap. Returns a summary."""
+    ct = spec.table
+    ants = [a.name for a in md.antennas]
+    if ct.antenna_names and ct.antenna_names != ants:
+        raise CalTableError(f"{path} belongs to another MS ({ct.ms_name or 'unknown'}): its antennas "
+                            f"{', '.join(ct.antenna_names[:4])}, ... differ from {md.name}'s "
+                            f"{', '.join(ants[:4])}, ...; give this MS's table")
+    if len(spec.spwmap) > len(md.spws):
+        raise CalTableError(f"spwmap for {path} has {len(spec.spwmap)} entries but {md.name} has "
+                            f"{len(md.spws)} spws; give at most {len(md.spws)}")
+    have = sorted(set(np.unique(ct.spw_id).tolist()))
+    bad = [m for m in spec.spwmap if m not in have]
+    if bad:
+        raise CalTableError(f"spwmap for {path} points at spw {bad[0]}, which the table lacks "
+                            f"(it has spws {', '.join(map(str, have))})")
+    for s in md.spws:
+        t = spec.spwmap[s.id] if s.id < len(spec.spwmap) else s.id
+        if t in have and t in ct.spw_freq:
+            f = ct.spw_freq[t]
+            lo, hi = md.spws[t].chan_freq.min(), md.spws[t].chan_freq.max() if t < len(md.spws) else (0, 0)
+            if t >= len(md.spws) or not (lo - 1e6 <= f.mean() <= hi + 1e6):
+                raise CalTableError(f"{path} spw {t} ({f.mean() / 1e9:.4f} GHz) is not {md.name}'s spw {t}; "
+                                    f"give this MS's table or a spwmap")
+            if ct.gaintype in ("B", "TSYS") and len(f) not in (1, s.nchan) and not spec.spwmap:
+                raise CalTableError(f"{path} spw {t} has {len(f)} channels, {md.name}'s has {s.nchan}; "
+                                    f"give a table solved on this MS's channels")
+    return {"table": path, "type": ct.viscal, "fields": sorted({ct.field_names[f] if ct.field_names else str(f)
+                                                                  for f in np.unique(ct.field_id).tolist()}),
+            "spws": have, "gainfield": spec.gainfield, "interp": spec.interp, "spwmap": spec.spwmap,
+            "calwt": spec.calwt}
+
+
+class Precal(Stage):
+    name = "precal"
+    Inputs = PrecalInputs
+    description = "The user's calibration tables (K, B, Tsys, G, T) pre-applied in every solve"
+
+    def run(self, context, ms, inputs, user):
+        md = md_of(context, ms)
+        st = context.ms[ms]
+        entries, rows = [], []
+        for k, t in enumerate(inputs.gaintable):
+            path = t if os.path.isabs(t) or os.path.exists(t) else os.path.join(os.path.dirname(md.path), t)
+            path = os.path.abspath(path)
+            if not os.path.exists(path):
+                raise CalTableError(f"precal table '{t}' not found (looked in the current folder and "
+                                    f"beside {md.name}); give an existing path")
+            spec = ApplySpec.load(path, _pick(inputs.gainfield, k, ""), _pick(inputs.interp, k, "linear"),
+                                  _pick(inputs.spwmap, k, []), calwt=_pick(inputs.calwt, k, True))
+            rows.append(check_table(spec, md, path))
+            entries.append(CalEntry(role="precal", table=path, stage=self.name, gainfield=spec.gainfield,
+                                    interp=spec.interp, spwmap=spec.spwmap, calwt=spec.calwt))
+        msg = (f"{len(entries)} tables pre-applied: " + ", ".join(f"{os.path.basename(r['table'])} ({r['type']})"
+                                                              for r in rows)) if entries else "no tables to pre-apply"
+        qa = [QAScore(value=1.0, short=msg, metric="n_tables", metric_value=len(entries), ms=ms)]
+        lib = [e for e in st.callibrary if e.role != "precal"] + entries
+        return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
+                       summary={"tables": rows}, updates={"callibrary": lib})
