@@ -56,6 +56,7 @@ class Preset:
     ch_avg_of: int | None = None   # add a 1-channel CH_AVG copy of this spw (ALMA's #CH_AVG)
     interleave: bool = False       # rows ordered time, spw, baseline (as ALMA writes them)
     ephemeris_table: bool = False  # attach FIELD/EPHEM*.tab to ephemeris sources (as ALMA does)
+    bandpass: bool = False         # per-antenna delays and bandpass ripples/roll-off (simcal)
 
     def nchans(self) -> list[int]:
         return list(self.nchan_per_spw or [self.nchan] * len(self.spw_centres_ghz))
@@ -129,6 +130,16 @@ def _band6_planet() -> Preset:
     return p
 
 
+def _band3_bandpass() -> Preset:
+    """Band 3 with per-antenna delays (~0.3 ns) and bandpass ripples and roll-off in 64-channel
+    windows: what precal's K and B tables must remove."""
+    p = _band3()
+    p.name = "alma_band3_bp"
+    p.nchan = 64
+    p.bandpass = True
+    return p
+
+
 def _large() -> Preset:
     """A full-size ALMA-like EB for benchmarks: 43 antennas, 4 x 64 channels, 2-s integrations,
     6.07 M rows (~7 GB of DATA, FLAG, WEIGHT); duration_scale multiplies its length."""
@@ -145,7 +156,8 @@ def _large() -> Preset:
 
 
 PRESETS = {"alma_band3": _band3, "alma_band6_resolved": _band6_resolved, "small": _small,
-           "alma_mixed": _mixed, "alma_large": _large, "alma_band6_planet": _band6_planet}
+           "alma_mixed": _mixed, "alma_large": _large, "alma_band6_planet": _band6_planet,
+           "alma_band3_bp": _band3_bandpass}
 
 
 def get_preset(name: str) -> Preset:

@@ -195,6 +195,9 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
             src["flux_per_spw"].append(float(source_flux(src, spw_freqs[p.ch_avg_of]).mean()))
         truth["fields"][s.name] = src
 
+    if p.bandpass:     # drawn last: the other presets' random numbers do not change
+        from .simcal import make_bandpass_truth
+        truth["bandpass"] = make_bandpass_truth(nant, spw_freqs[:nspw], rng)
     if p.ephemeris_table:
         for name, e in ephem.items():
             _write_ephemeris_table(out, names.index(name), name, e)
@@ -336,6 +339,11 @@ def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, 
             gi = gg[:, a1, :].reshape(n, 2)
             gj = gg[:, a2, :].reshape(n, 2)
             vis = (gi * np.conj(gj))[:, None, :] * model[:, :, None]
+            if "bandpass" in truth:   # per-channel delay and bandpass of each antenna
+                from .simcal import channel_factors
+                c = channel_factors(truth["bandpass"], s, f)                   # (a, p, chan)
+                cb = np.transpose(c[a1] * np.conj(c[a2]), (0, 2, 1))          # (bl, chan, p)
+                vis = (vis.reshape(nt, nbl, len(f), 2) * cb[None]).reshape(vis.shape)
             noise = sigma[s] * (rng.standard_normal(vis.shape) + 1j * rng.standard_normal(vis.shape))
             blocks.append((vis + noise).astype(np.complex64))
         if p.ch_avg_of is not None:

@@ -74,7 +74,7 @@ def test_weblog_from_file_url(browser, demo_run):
         assert os.path.exists(urlparse(u).path), f"broken link {u}"
     pages = crawl(browser, start, exists)
     stage_pages = [u for u in pages if "/stages/" in u]
-    assert len(stage_pages) == 7
+    assert len(stage_pages) == 8      # precal, setmodel, ..., writeback
     assert any("fluxtransfer" in u for u in stage_pages)
     # the flux table equals fluxes.json
     fluxes = json.load(open(demo_run / "fluxes.json"))["demo_band3.ms"]
@@ -94,7 +94,7 @@ def test_weblog_from_file_url(browser, demo_run):
     page.screenshot(path=os.path.join(ARTIFACTS, "weblog_index.png"), full_page=True)
     # QA colours on the index
     cells = page.eval_on_selector_all("td[class*='qa-']", "els => els.map(e => e.className)")
-    assert len(cells) == 7 and all(re.search("qa-(green|blue|yellow|red)", c) for c in cells)
+    assert len(cells) == 8 and all(re.search("qa-(green|blue|yellow|red)", c) for c in cells)
     page.close()
 
 
@@ -105,7 +105,7 @@ def test_weblog_from_http_server(browser, http_root):
         with urllib.request.urlopen(u) as r:
             assert r.status == 200, u
     pages = crawl(browser, http_root + "index.html", ok)
-    assert len(pages) == 8
+    assert len(pages) == 9            # index + 8 stage pages
 
 
 def test_failed_stage_page_renders(browser, tmp_path):
