@@ -133,7 +133,9 @@ class MSState(BaseModel):
     catalogue: list[CatalogueEntry] = Field(default_factory=list)
     cube: CubeRef | None = None
     model_data: str = ""            # what MODEL_DATA holds after writeback
+    write_interrupted: bool = False  # the previous write-back did not finish
     io: IOStats = Field(default_factory=IOStats)
+    identity: dict = Field(default_factory=dict)   # path, rows, time range (runguard.ms_identity)
 
     @property
     def reference_model(self) -> SourceModel | None:
@@ -162,6 +164,8 @@ class StageRecord(BaseModel):
     artefacts: dict[str, str] = Field(default_factory=dict)   # name -> path relative to outdir
     error: str = ""
     seconds: float = 0.0
+    fingerprint: str = ""           # of what the stage consumed, chained with the stages before
+    own_fingerprint: str = ""       # of its own inputs and data only (why it was recomputed)
 
 
 class Context(BaseModel):
@@ -192,8 +196,18 @@ class Context(BaseModel):
 
     @classmethod
     def load(cls, outdir: str) -> "Context":
-        with open(os.path.join(outdir, "context.json")) as fh:
-            ctx = cls.model_validate(json.load(fh))
+        from pydantic import ValidationError
+        from .errors import PipelineError
+        p = os.path.join(outdir, "context.json")
+        if not os.path.exists(p):
+            raise PipelineError(f"no context.json in {outdir}; give the output folder of a fluxpipe run")
+        try:
+            with open(p) as fh:
+                ctx = cls.model_validate(json.load(fh))
+        except (OSError, UnicodeDecodeError, ValueError, ValidationError) as exc:
+            first = str(exc).splitlines()[0][:120]
+            raise PipelineError(f"{p} is not a readable fluxpipe context ({first}); remove it and run "
+                                f"again without --resume") from None
         ctx.outdir = os.path.abspath(outdir)
         return ctx
 

@@ -1,18 +1,23 @@
 """Recipes: YAML lists of stages with parameters, run over one or more MSes.
 
 A recipe file: `stages: [ {stage_name: {param: value}}, ... ]`. `--set stage.param=value`
-overrides are parsed as YAML scalars/lists and validated against the stage's Inputs.
+overrides are parsed by the parameter's type (a string parameter takes the text as typed;
+numbers, booleans and lists use YAML syntax) and validated against the stage's Inputs.
 Each MS runs all stages in order in its own process when parallel > 1 (results identical to
 a serial run); the Context is saved to OUTDIR/context.json after every stage, and `resume`
 skips the stages an MS has already completed.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from types import UnionType
+from typing import Union, get_args, get_origin
 
 import yaml
 
@@ -23,6 +28,7 @@ from .ms import read_metadata
 from .ms.model import WriteStats
 from .ms.reader import ReadStats
 from .qa import QAScore
+from .runguard import RunLock, check_ms_writable, check_outdir, ms_content, ms_identity, unique_names
 from .stage import make_inputs
 from .stages import get_stage
 
@@ -40,17 +46,51 @@ def recipe_path(name: str) -> str:
     raise InputsError(f"recipe '{name}' not found; give a YAML path or a built-in name (gfluxscale)")
 
 
+def _plain_str(annotation) -> bool:
+    """True when a parameter is a string (or optional string): its --set value is taken as
+    typed, never parsed as YAML ('5' stays '5', '!DV01' stays '!DV01')."""
+    if annotation is str:
+        return True
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    return get_origin(annotation) in (Union, UnionType) and args == [str]
+
+
+def parse_override(stage, pname: str, raw: str):
+    """--set value -> Python value by the parameter's pydantic type: strings stay strings;
+    numbers, booleans and lists are parsed (YAML syntax: [a,b], [[0,0]], true)."""
+    field = stage.Inputs.model_fields.get(pname)
+    if raw == "" or field is None or _plain_str(field.annotation):
+        return raw
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw          # pydantic names the parameter and the expected type
+
+
 def load_recipe(name: str, overrides: list[str] | None = None) -> list[tuple[str, dict, set]]:
     """-> [(stage, params, user-set names)], validated (unknown stage or parameter: error)."""
     path = recipe_path(name)
-    with open(path) as fh:
-        doc = yaml.safe_load(fh) or {}
-    if not isinstance(doc.get("stages"), list):
-        raise InputsError(f"{path}: a recipe needs a 'stages:' list")
+    try:
+        with open(path) as fh:
+            doc = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where else ""
+        raise InputsError(f"recipe {path} is not valid YAML{at} ({getattr(exc, 'problem', exc)}); "
+                          f"fix the recipe") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputsError(f"cannot read recipe {path} ({exc}); give a readable YAML file") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("stages"), list):
+        raise InputsError(f"{path}: a recipe needs a 'stages:' list of {{stage: {{param: value}}}} items")
     steps = []
     for item in doc["stages"]:
+        if isinstance(item, dict) and len(item) != 1:
+            raise InputsError(f"{path}: recipe item {item} has {len(item)} keys; each item is one "
+                              f"stage: {{stage: {{param: value}}}}")
         (sname, params), = (item.items() if isinstance(item, dict) else [(item, {})])
-        stage = get_stage(sname)
+        stage = get_stage(str(sname))
+        if params is not None and not isinstance(params, dict):
+            raise InputsError(f"{path}: parameters of stage {sname} must be a mapping, not {params!r}")
         params = dict(params or {})
         make_inputs(stage, params)
         steps.append((sname, params, set(params)))
@@ -64,7 +104,7 @@ def load_recipe(name: str, overrides: list[str] | None = None) -> list[tuple[str
             raise InputsError(f"override '{ov}': stage '{sname}' is not in the recipe; stages: "
                               f"{', '.join(s[0] for s in steps)}")
         for _, params, user in hits:
-            params[pname] = yaml.safe_load(val) if val != "" else ""
+            params[pname] = parse_override(get_stage(sname), pname, val)
             user.add(pname)
             make_inputs(get_stage(sname), params)
     return steps
@@ -79,25 +119,56 @@ def _progress():
                     TimeElapsedColumn(), transient=True)
 
 
-def run_ms(ms_path: str, steps, outdir: str, resume: bool, context: Context, progress=None) -> Context:
-    """Run all steps on one MS: for each stage, inputs -> run -> Results -> merge -> save.
+def _hash(doc) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    The first stage that needs the calibrator data triggers the one pass that builds the cube
-    (pipeline.stages.common.open_cube); every later stage, and a resumed run, reuses it."""
-    name = os.path.basename(os.path.abspath(ms_path).rstrip("/"))
-    if name not in context.ms:
-        md = read_metadata(ms_path)
-        context.ms[name] = MSState(path=md.path, name=name, summary=md.summary())
-    done = context.completed(name) if resume else []
+
+def run_ms(ms_path: str, name: str, steps, resume: bool, context: Context, progress=None) -> Context:
+    """Run the steps on one MS: for each stage, inputs -> fingerprint -> run -> Results -> merge
+    -> save. A stage's fingerprint covers what it consumed (its effective inputs, the data it
+    reads: MS content, flux.csv rows, pre-applied tables) and the fingerprint of the stage
+    before it. With `resume`, a completed stage whose fingerprint is unchanged is reused; the
+    first one that changed, and every stage after it, is recomputed (logged with the reason).
+    The first stage that needs the calibrator data triggers the one pass that builds the cube."""
+    md = read_metadata(ms_path)
+    ident = ms_identity(md)
+    st = context.ms.get(name)
+    if st is not None and resume and st.identity and st.identity != ident:
+        raise InputsError(f"{context.outdir} holds a run of another MS under the name {name} "
+                          f"({st.identity.get('path')}, {st.identity.get('nrows')} rows); give a new "
+                          f"--out or drop --resume")
+    if st is None or not resume:
+        context.ms[name] = MSState(path=md.path, name=name, summary=md.summary(), identity=ident)
+        context.results = [r for r in context.results if r.ms != name]
+    st = context.ms[name]
     task = progress.add_task(name, total=len(steps)) if progress else None
     r0, w0, ws0 = ReadStats.bytes_read, WriteStats.bytes_written, WriteStats.seconds
+    fp = _hash({"ms": ident, "content": ms_content(md)})
+    recomputing = not resume
     for i, (sname, params, user) in enumerate(steps):
         if task is not None:
             progress.update(task, completed=i, description=f"{name}: {sname}")
-        if sname in done:
-            continue
         stage = get_stage(sname)
         inputs = make_inputs(stage, params)
+        own = _hash({"stage": sname, "inputs": inputs.model_dump(mode="json"),
+                     "consumes": stage.consumes(context, name, inputs, md)})
+        fp = _hash({"up": fp, "own": own})
+        prev = next((r for r in context.results if r.ms == name and r.index == i and r.stage == sname
+                     and r.ok), None)
+        if not recomputing:
+            if prev is not None and prev.fingerprint == fp:
+                log.info("%s: %s unchanged, reused", name, sname)
+                continue
+            why = ("it had not completed" if prev is None else "its inputs or the data it reads changed"
+                   if prev.own_fingerprint != own else "an earlier stage changed")
+            log.warning("%s: recomputing from %s on (%s)", name, sname, why)
+            context.results = [r for r in context.results if not (r.ms == name and r.index >= i)]
+            recomputing = True
+        context.results = [r for r in context.results if not (r.ms == name and r.index == i)]
+        if stage.writes_ms:
+            st.write_interrupted = st.model_data.startswith("writing")
+            st.model_data = "writing (a run stopped here leaves MODEL_DATA partly written: rerun with --resume)"
+            context.save()
         t = time.perf_counter()
         try:
             res = stage.run(context, name, inputs, user)
@@ -109,7 +180,8 @@ def run_ms(ms_path: str, steps, outdir: str, resume: bool, context: Context, pro
             context.save()
             raise PipelineError(f"{name}: stage {i + 1} ({sname}) failed: {exc}") from None
         res.merge_into(context, i, time.perf_counter() - t)
-        _record_io(context.ms[name], r0, w0, ws0)
+        context.results[-1].fingerprint, context.results[-1].own_fingerprint = fp, own
+        _record_io(st, r0, w0, ws0)
         context.save()
         log.info("%s: %s done in %.2f s", name, sname, time.perf_counter() - t)
     if task is not None:
@@ -127,26 +199,61 @@ def _record_io(st, r0: int, w0: int, ws0: float) -> None:
 
 
 def _run_one(args):
-    ms_path, steps, outdir, resume, ctx_json = args
+    ms_path, name, steps, resume, ctx_json = args
     ctx = Context.model_validate_json(ctx_json)
-    ctx.part = os.path.basename(ms_path.rstrip("/"))
+    ctx.part = name
     try:
-        run_ms(ms_path, steps, outdir, resume, ctx)
+        run_ms(ms_path, name, steps, resume, ctx)
         return ctx.model_dump_json(), ""
     except PipelineError as exc:
         return ctx.model_dump_json(), str(exc)
+    except Exception as exc:  # a bug in one MS's run must not lose the others' results
+        return ctx.model_dump_json(), f"{name}: internal error: {type(exc).__name__}: {exc}"
+
+
+def _preflight(steps, mses: list[str], outdir: str):
+    """Everything that can be checked before any work (pipeline.runguard)."""
+    out = check_outdir(outdir)
+    names = unique_names(mses)
+    mds = [read_metadata(m) for m in mses]
+    writes = any(get_stage(s).writes_ms for s, _, _ in steps)
+    for md in mds:
+        if writes:
+            check_ms_writable(md)
+        for s, params, user in steps:
+            if s == "setmodel" and "reffile" in user and params.get("reffile"):
+                f = params["reffile"]
+                f = f if os.path.isabs(f) else os.path.join(os.path.dirname(md.path), f)
+                if not os.path.exists(f):
+                    raise InputsError(f"setmodel.reffile {params['reffile']} not found ({f}); give an "
+                                      f"existing flux.csv")
+    locks = [RunLock(os.path.join(out, ".fluxpipe.lock"), f"output folder {out}")]
+    if writes:
+        locks += [RunLock(os.path.join(os.path.dirname(md.path), f".{os.path.basename(md.path)}.fluxpipe.lock"),
+                          f"MeasurementSet {md.path}") for md in mds]
+    return out, names, locks
 
 
 def run_recipe(recipe: str, mses: list[str], outdir: str = "fluxpipe_out", overrides=None,
                resume: bool = False, parallel: int = 1, weblog: bool = True) -> Context:
-    """Run `recipe` over `mses`; write OUTDIR/context.json, fluxes.json and (weblog) the weblog."""
+    """Run `recipe` over `mses`; write OUTDIR/context.json, fluxes.json and (weblog) the weblog.
+    Preflight checks and locks come first (pipeline.runguard); nothing is computed before."""
     steps = load_recipe(recipe, overrides)
-    for ms in mses:
-        read_metadata(ms)   # fail early, before any stage runs, on a path that is not an MS
-    os.makedirs(outdir, exist_ok=True)
-    outdir = os.path.abspath(outdir)
+    outdir, names, locks = _preflight(steps, mses, outdir)
+    held = []
+    try:
+        for lk in locks:
+            held.append(lk.acquire())
+        return _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog)
+    finally:
+        for lk in held:
+            lk.release()
+
+
+def _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog) -> Context:
     if resume and os.path.exists(os.path.join(outdir, "context.json")):
         ctx = Context.load(outdir)
+        ctx.command, ctx.finished = " ".join(sys.argv), 0.0
     else:
         ctx = Context(outdir=outdir, recipe=recipe, version=__version__,
                       command=" ".join(sys.argv), started=time.time())
@@ -154,13 +261,14 @@ def run_recipe(recipe: str, mses: list[str], outdir: str = "fluxpipe_out", overr
     if parallel > 1 and len(mses) > 1:
         base = ctx.model_dump_json()
         with ProcessPoolExecutor(max_workers=parallel) as pool:
-            outs = list(pool.map(_run_one, [(m, steps, outdir, resume, base) for m in mses]))
+            outs = list(pool.map(_run_one, [(m, n, steps, resume, base) for m, n in zip(mses, names)]))
         for js, err in outs:
             part = Context.model_validate_json(js)
             if os.path.exists(part.path):
                 os.remove(part.path)
-            ctx.ms.update(part.ms)
-            ctx.results += [r for r in part.results if r not in ctx.results]
+            ctx.ms.update({k: v for k, v in part.ms.items() if k == part.part})
+            ctx.results = [r for r in ctx.results if r.ms != part.part] + \
+                [r for r in part.results if r.ms == part.part]
             if err:
                 errors.append(err)
     else:
@@ -168,9 +276,9 @@ def run_recipe(recipe: str, mses: list[str], outdir: str = "fluxpipe_out", overr
         if progress:
             progress.start()
         try:
-            for m in mses:
+            for m, n in zip(mses, names):
                 try:
-                    run_ms(m, steps, outdir, resume, ctx, progress)
+                    run_ms(m, n, steps, resume, ctx, progress)
                 except PipelineError as exc:
                     errors.append(str(exc))
                     break
@@ -180,12 +288,12 @@ def run_recipe(recipe: str, mses: list[str], outdir: str = "fluxpipe_out", overr
     ctx.results.sort(key=lambda r: (list(ctx.ms).index(r.ms) if r.ms in ctx.ms else 0, r.index))
     ctx.finished = time.time()
     ctx.save()
-    import json
     with open(os.path.join(outdir, "fluxes.json"), "w") as fh:
         json.dump(ctx.fluxes_json(), fh, indent=1)
     if weblog:
         from .weblog import render
         render(ctx)
     if errors:
-        raise PipelineError("; ".join(errors) + f" (earlier results kept in {outdir}; fix and rerun with --resume)")
+        raise PipelineError("; ".join(errors) + f" (results of the other stages and MSes kept in {outdir}; "
+                            f"fix it and rerun with --resume)")
     return ctx

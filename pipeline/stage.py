@@ -45,6 +45,11 @@ class Stage:
     name: str = ""
     Inputs: type[Inputs] = Inputs
     description: str = ""
+    writes_ms: bool = False         # True: the stage writes into the MS (locks, preflight)
+
+    def consumes(self, context: Context, ms: str, inputs: Inputs, md) -> dict:
+        """What the stage reads beyond its inputs and the MS (files), for its fingerprint."""
+        return {}
 
     def run(self, context: Context, ms: str, inputs: Inputs, user: set[str]) -> Results:  # pragma: no cover
         raise NotImplementedError

@@ -51,9 +51,12 @@ def _runs(*keys: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.r_[0, cut].tolist(), np.r_[cut, len(keys[0])].tolist()))
 
 
-def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = WRITE_BYTES) -> int:
+def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = WRITE_BYTES,
+                fill_others: bool = False) -> int:
     """Write fn's model into MODEL_DATA for the rows of `sel`; return rows written (see module
-    doc). Channel selections in `sel` are ignored: a model is written for every channel."""
+    doc). Channel selections in `sel` are ignored: a model is written for every channel.
+    fill_others: also write the default model into every other row (after an interrupted
+    write, or when the column is new)."""
     from casacore.tables import table
     t0 = time.perf_counter()
     md = ms if isinstance(ms, MSMetadata) else read_metadata(ms)
@@ -69,7 +72,7 @@ def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = WRITE_BYTES) -
             md.columns.add("MODEL_DATA")
         unit = {}
         for start, want, k in selection_blocks(md, sel, tb, KEY_COLUMNS):
-            todo = np.ones(len(want), bool) if create else want
+            todo = np.ones(len(want), bool) if (create or fill_others) else want
             for a, b in _runs(k["DATA_DESC_ID"], k["FIELD_ID"], want):
                 if not todo[a]:
                     continue

@@ -65,4 +65,4 @@ class Ampflag(Stage):
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
                        summary={"flags": flags, "table": rel, "input_table": src.table},
                        artefacts={"solutions": solutions_artefact(context, ms, self.name, ct)},
-                       updates={"flags": st.flags + flags, "callibrary": lib})
+                       updates={"flags": flags, "callibrary": lib})

@@ -73,6 +73,14 @@ class Precal(Stage):
     Inputs = PrecalInputs
     description = "The user's calibration tables (K, B, Tsys, G, T) pre-applied in every solve"
 
+    def consumes(self, context, ms, inputs, md):
+        from ..ms.metadata import content_fingerprint
+        out = []
+        for t in inputs.gaintable:
+            p = os.path.abspath(t if os.path.isabs(t) or os.path.exists(t) else os.path.join(os.path.dirname(md.path), t))
+            out.append([p, content_fingerprint(p, ()) if os.path.exists(os.path.join(p, "table.dat")) else None])
+        return {"tables": out}
+
     def run(self, context, ms, inputs, user):
         md = md_of(context, ms)
         st = context.ms[ms]

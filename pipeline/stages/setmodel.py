@@ -45,6 +45,17 @@ class Setmodel(Stage):
     Inputs = SetmodelInputs
     description = "Field roles, science spws and the reference calibrator's model"
 
+    def consumes(self, context, ms, inputs, md):
+        """The flux.csv rows of this MS (an edited row recomputes the model and what follows)."""
+        f = inputs.reffile if os.path.isabs(inputs.reffile) else os.path.join(os.path.dirname(md.path), inputs.reffile)
+        if not inputs.reffile or not os.path.exists(f):
+            return {"reffile": None}
+        try:
+            rows = [r.__dict__ for r in read_flux_csv(f) if r.ms in ("", md.name)]
+        except PipelineError:
+            rows = "unreadable"       # the stage itself reports why
+        return {"reffile": f, "rows": rows}
+
     def run(self, context, ms, inputs, user):
         md = md_of(context, ms)
         heur = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..ms import select, write_model
+from ..ms import Selection, select, write_model
 from ..qa import QAScore
 from ..skymodel import fitted_model
 from ..stage import Inputs, Results, Stage, record_inputs
@@ -20,6 +20,7 @@ class Writeback(Stage):
     name = "writeback"
     Inputs = WritebackInputs
     description = "Write the derived spectra into MODEL_DATA (setjy), in one pass"
+    writes_ms = True
 
     def run(self, context, ms, inputs, user):
         md = md_of(context, ms)
@@ -34,10 +35,12 @@ class Writeback(Stage):
         if inputs.reference:
             for ref, m in st.reference_models.items():
                 models[md.field_by_name(ref).id] = m
-        n = 0
-        if models:
-            n = write_model(md, select(md, field=",".join(map(str, sorted(models)))),
-                            lambda f, s, fr, uvw: models[f].evaluate(s, fr, uvw)[..., None])
+        # after an interrupted write-back every row is rewritten (defaults included), so the
+        # column ends exactly as an uninterrupted run leaves it
+        redo = st.write_interrupted and "MODEL_DATA" in md.columns
+        sel = select(md, field=",".join(map(str, sorted(models)))) if models else Selection(fields=set())
+        n = write_model(md, sel, lambda f, s, fr, uvw: models[f].evaluate(s, fr, uvw)[..., None],
+                        fill_others=redo) if (models or redo) else 0
         names = [md.fields[f].name for f in sorted(models)]
         state = f"models of {', '.join(names)}; 1 (parallel hands) elsewhere" if names else ""
         qa = [QAScore(value=1.0 if n else 0.5, short=f"MODEL_DATA written for {len(names)} fields ({n} rows)",
