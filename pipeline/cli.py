@@ -30,7 +30,11 @@ def _cmd_simulate(args) -> int:
 def _cmd_fluxscale(args) -> int:
     import json
     from .fluxscale import fluxscale
-    refspwmap = [int(x) for x in args.refspwmap.split(",")] if args.refspwmap else [-1]
+    try:
+        refspwmap = [int(x) for x in args.refspwmap.split(",")] if args.refspwmap else [-1]
+    except ValueError:
+        from .errors import InputsError
+        raise InputsError(f"--refspwmap '{args.refspwmap}' must be comma-separated spw ids, e.g. 0,0,2,2") from None
     d = fluxscale(args.vis, args.caltable, args.fluxtable, reference=args.reference,
                   transfer=args.transfer, listfile=args.listfile, refspwmap=refspwmap,
                   gainthreshold=args.gainthreshold, antenna=args.antenna, timerange=args.timerange,
@@ -157,6 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fluxpipe: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the machine's state (disk full, permissions), not a bug
+        if args.verbose:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"fluxpipe: error: {exc.strerror or exc}{where}; free disk space or fix the permissions "
+              f"and rerun with --resume", file=sys.stderr)
+        return 1
     except Exception as exc:  # a bug
         if args.verbose:
             raise

@@ -164,6 +164,7 @@ class StageRecord(BaseModel):
     artefacts: dict[str, str] = Field(default_factory=dict)   # name -> path relative to outdir
     error: str = ""
     seconds: float = 0.0
+    run_at: float = 0.0             # when the stage ran (a reused stage keeps its time)
     fingerprint: str = ""           # of what the stage consumed, chained with the stages before
     own_fingerprint: str = ""       # of its own inputs and data only (why it was recomputed)
 

@@ -36,21 +36,35 @@ class FluxRow:
 
 
 def read_flux_csv(path: str) -> list[FluxRow]:
+    """Rows of a flux.csv; one-line errors for a file that is not such a CSV, a bad number, a
+    negative spw or a flux that is not positive."""
     rows = []
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in COLUMNS[:5] if c not in (reader.fieldnames or [])]
-        if missing:
-            raise PipelineError(f"{path} lacks the column(s) {', '.join(missing)}; flux.csv needs "
-                                f"the header {','.join(COLUMNS)}")
-        for n, r in enumerate(reader, start=2):
-            try:
-                rows.append(FluxRow(r["ms"], r["field"], int(r["spw"]), float(r["I"]),
-                                    *(float(r.get(c) or 0.0) for c in ("Q", "U", "V", "spix",
-                                                                         "uvmin", "uvmax")),
-                                    r.get("comment") or ""))
-            except ValueError as exc:
-                raise PipelineError(f"{path} line {n}: {exc}; fix the number in that row") from None
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PipelineError(f"{path} is not a readable text flux.csv ({exc.__class__.__name__}); give "
+                            f"a CSV with the header {','.join(COLUMNS)}") from None
+    if "\x00" in text:
+        raise PipelineError(f"{path} holds binary content; give a CSV with the header {','.join(COLUMNS)}")
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in COLUMNS[:5] if c not in (reader.fieldnames or [])]
+    if missing:
+        raise PipelineError(f"{path} lacks the column(s) {', '.join(missing)}; flux.csv needs "
+                            f"the header {','.join(COLUMNS)}")
+    for n, r in enumerate(reader, start=2):
+        try:
+            row = FluxRow(r["ms"], r["field"], int(r["spw"]), float(r["I"]),
+                          *(float(r.get(c) or 0.0) for c in ("Q", "U", "V", "spix", "uvmin", "uvmax")),
+                          r.get("comment") or "")
+        except (ValueError, TypeError) as exc:
+            raise PipelineError(f"{path} line {n}: {exc}; fix the number in that row") from None
+        if row.spw < 0:
+            raise PipelineError(f"{path} line {n}: spw {row.spw} is negative; give the spw id")
+        if not row.I > 0:
+            raise PipelineError(f"{path} line {n}: flux I = {row.I} Jy for {row.field} spw {row.spw} is "
+                                f"not positive; fix the row")
+        rows.append(row)
     return rows
 
 

@@ -46,16 +46,17 @@ def ms_content(md: MSMetadata) -> list:
 
 def unique_names(paths: list[str]) -> list[str]:
     """Basenames, with a short hash of the folder added where two MSes share a basename."""
-    base = [os.path.basename(os.path.abspath(p).rstrip("/")) for p in paths]
+    full = [os.path.realpath(p).rstrip("/") for p in paths]
+    dup = next((p for p, f in zip(paths, full) if full.count(f) > 1), None)
+    if dup:
+        raise InputsError(f"MS {dup} is given twice; give each MS once")
+    base = [os.path.basename(f) for f in full]
     out = []
     for p, b in zip(paths, base):
-        if base.count(b) > 1:
+        if b in out:             # the first keeps its basename, later ones get the folder's hash
             h = hashlib.sha256(os.path.dirname(os.path.abspath(p)).encode()).hexdigest()[:6]
             b = f"{b}~{h}"
         out.append(b)
-    if len(set(out)) != len(out):
-        dup = next(p for p, n in zip(paths, out) if out.count(n) > 1)
-        raise InputsError(f"MS {dup} is given twice; give each MS once")
     return out
 
 

@@ -28,6 +28,7 @@ from .ms.create import create_ms
 C = 299792458.0
 DAY = 86400.0
 from .presets import INTENT_MODES, PRESETS, Preset, get_preset  # noqa: F401
+from .simsky import body_ephemeris, disk_profile, write_ephemeris_table
 
 # ---- geometry -------------------------------------------------------------------------------
 def _geodetic_to_itrf(lon: float, lat: float, h: float) -> np.ndarray:
@@ -186,7 +187,7 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
     ephem = {}
     for i, s in enumerate(p.sources):
         if s.disk_arcsec < 0:
-            ephem[s.name] = _body_ephemeris(s.name, s.radius_km, t_start, t_start + total)
+            ephem[s.name] = body_ephemeris(s.name, s.radius_km, t_start, t_start + total)
         src = {"id": i, "intent": s.intent, "flux_jy": s.flux, "spix": s.spix,
                "reffreq_hz": p.reffreq_ghz * 1e9, "limb": s.limb,
                "disk_arcsec": ephem[s.name]["diameter_arcsec"] if s.disk_arcsec < 0 else s.disk_arcsec}
@@ -200,7 +201,7 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
         truth["bandpass"] = make_bandpass_truth(nant, spw_freqs[:nspw], rng)
     if p.ephemeris_table:
         for name, e in ephem.items():
-            _write_ephemeris_table(out, names.index(name), name, e)
+            write_ephemeris_table(out, names.index(name), name, e)
     truth["ephemeris"] = {n: {k: v for k, v in e.items() if k != "table"} for n, e in ephem.items()}
     _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, faults, rng,
                 t_start)
@@ -210,59 +211,6 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
         write_flux_csv(os.path.join(os.path.dirname(out), "flux.csv"),
                        catalogue_rows(truth, p.catalogue_error, rng))
     return truth
-
-
-def _disk_profile(q: np.ndarray, theta_rad: float, limb: float) -> np.ndarray:
-    """Normalised visibility of a disk I(r) ~ (1 - (r/R)^2)^limb by numerical Hankel transform,
-    V(q) = int I(r) J0(2 pi q r) r dr / int I(r) r dr, with r = R sin(phi) (smooth integrand),
-    evaluated on a fine grid of q and interpolated."""
-    from scipy.special import j0
-    x, wq = np.polynomial.legendre.leggauss(256)
-    phi = (x + 1) * np.pi / 4
-    wphi = wq * np.pi / 4
-    r = np.sin(phi)
-    kern = np.cos(phi) ** (2 * limb + 1) * r * wphi            # I(r) r dr with dr = cos(phi) dphi
-    qg = np.linspace(0, float(np.max(q)) * 1.001 + 1, 20001)
-    v = (j0(2 * np.pi * np.outer(qg, r) * theta_rad / 2) * kern).sum(axis=1) / kern.sum()
-    return np.interp(q, qg, v)
-
-
-def _body_ephemeris(name: str, radius_km: float, t0: float, t1: float) -> dict:
-    """Geocentric distance (astropy built-in ephemeris) over the observation, and the size."""
-    from astropy.coordinates import get_body, solar_system_ephemeris
-    from astropy.time import Time
-    mjd = np.linspace(t0 / DAY - 0.5, t1 / DAY + 0.5, 9)
-    with solar_system_ephemeris.set("builtin"):
-        b = get_body(name.lower(), Time(mjd, format="mjd", scale="utc"))
-    rho = b.distance.to("au").value
-    d_mid = float(np.interp(0.5 * (t0 + t1) / DAY, mjd, rho))
-    diam = float(2 * np.arcsin(radius_km / (d_mid * 149597870.7)) * 180 / np.pi * 3600)
-    return {"mjd": mjd.tolist(), "rho_au": rho.tolist(), "ra_deg": b.ra.deg.tolist(),
-            "dec_deg": b.dec.deg.tolist(), "radius_km": radius_km, "distance_au": d_mid,
-            "diameter_arcsec": diam}
-
-
-def _write_ephemeris_table(out: str, field_id: int, name: str, e: dict) -> None:
-    """FIELD/EPHEM<k>_<name>_<mjd>.tab as ALMA attaches it (MJD, RA, DEC, Rho; meanrad) and
-    FIELD.EPHEMERIS_ID pointing at it."""
-    from casacore.tables import makescacoldesc, maketabdesc, table
-    path = os.path.join(out, "FIELD", f"EPHEM0_{name}_{e['mjd'][0]:.1f}.tab")
-    cols = [makescacoldesc(c, 0.0) for c in ("MJD", "RA", "DEC", "Rho", "RadVel")]
-    t = table(path, maketabdesc(cols), nrow=len(e["mjd"]), ack=False)
-    t.putcol("MJD", np.asarray(e["mjd"]))
-    t.putcol("RA", np.asarray(e["ra_deg"]))
-    t.putcol("DEC", np.asarray(e["dec_deg"]))
-    t.putcol("Rho", np.asarray(e["rho_au"]))
-    t.putcol("RadVel", np.zeros(len(e["mjd"])))
-    t.putkeyword("meanrad", {"value": e["radius_km"], "unit": "km"})
-    t.putkeyword("NAME", name)
-    t.close()
-    f = table(os.path.join(out, "FIELD"), ack=False, readonly=False)
-    if "EPHEMERIS_ID" not in f.colnames():
-        f.addcols(maketabdesc(makescacoldesc("EPHEMERIS_ID", -1)))
-        f.putcol("EPHEMERIS_ID", np.full(f.nrows(), -1, np.int32))
-    f.putcell("EPHEMERIS_ID", field_id, 0)
-    f.close()
 
 
 def _check_faults(faults: dict, p: Preset, repeats: int) -> None:
@@ -334,7 +282,7 @@ def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, 
             model = np.broadcast_to(source_flux(src, f)[None, :], (n, len(f))).astype(complex)
             if src["disk_arcsec"] > 0:
                 q = np.hypot(uvw[:, 0], uvw[:, 1])[:, None] * f[None, :] / C
-                model = model * _disk_profile(q, np.deg2rad(src["disk_arcsec"] / 3600), src["limb"])
+                model = model * disk_profile(q, np.deg2rad(src["disk_arcsec"] / 3600), src["limb"])
             gg = g[:, :, :, s]                                       # (t, a, p)
             gi = gg[:, a1, :].reshape(n, 2)
             gj = gg[:, a2, :].reshape(n, 2)

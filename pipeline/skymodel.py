@@ -72,6 +72,10 @@ def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
                            limb=limb, origin="manual")
     if fluxcsv and os.path.exists(fluxcsv):
         rows = [r for r in read_flux_csv(fluxcsv) if r.field == ref_field and r.ms in ("", md.name)]
+        bad = [r for r in rows if r.spw >= len(md.spws)]
+        if bad:
+            raise PipelineError(f"{fluxcsv}: the row for {ref_field} has spw {bad[0].spw}, but {md.name} has "
+                                f"spws 0-{len(md.spws) - 1}; fix the row")
         if rows:
             per = {r.spw: SpwValue(flux=r.I, reffreq=md.spws[r.spw].centre_freq, spix=[r.spix])
                    for r in rows if r.spw < len(md.spws)}

@@ -8,6 +8,7 @@ the Results record which values were defaults, heuristic or set by the user.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -38,7 +39,8 @@ class Results(BaseModel):
         context.results.append(StageRecord(index=index, stage=self.stage, ms=self.ms, ok=True,
                                            inputs=self.inputs, summary=self.summary,
                                            qa=[q.model_dump() for q in self.qa],
-                                           artefacts=self.artefacts, seconds=seconds))
+                                           artefacts=self.artefacts, seconds=seconds,
+                                           run_at=time.time()))
 
 
 class Stage:

@@ -55,8 +55,10 @@ def render(ctx: Context) -> str:
     mses = [{"name": k, "s": v.summary,
              "trange": f"{_mjd(v.summary['time_range'][0])} – {_mjd(v.summary['time_range'][1])} UTC"
              if v.summary.get("time_range") else ""} for k, v in ctx.ms.items()]
+    warnings = [f"{k}: MODEL_DATA was being written when a run stopped; it is partly written. Rerun "
+                f"with --resume to finish it." for k, v in ctx.ms.items() if v.model_data.startswith("writing")]
     idx = env.get_template("index.html").render(
-        ctx=ctx, root="", nav=nav, mses=mses, stages=rows, start=_fmt_time(ctx.started),
+        ctx=ctx, root="", nav=nav, mses=mses, stages=rows, warnings=warnings, start=_fmt_time(ctx.started),
         end=_fmt_time(ctx.finished), duration=f"{ctx.finished - ctx.started:.1f} s" if ctx.finished else "")
     with open(os.path.join(out, "index.html"), "w") as fh:
         fh.write(idx)
