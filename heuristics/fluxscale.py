@@ -116,3 +116,32 @@ def spectral_fit(freq: np.ndarray, fd: np.ndarray, fderr: np.ndarray, fitorder: 
     flux = 10 ** coef[0]
     return SpectralFit(float(flux), float(np.log(10) * flux * errs[0]), float(10 ** lf.mean()),
                        [float(c) for c in coef], [float(e) for e in errs], cov.tolist(), npar - 1, note)
+
+
+def fit_by_ic(freq: np.ndarray, fd: np.ndarray, fderr: np.ndarray, max_order: int = 3) -> SpectralFit:
+    """The spectral fit whose order (0..min(max_order, spws - 1)) minimises AICc, with a note
+    saying which and why; one usable spw or one distinct frequency gives order 0 with a reason."""
+    freq, fd, fderr = (np.asarray(a, float) for a in (freq, fd, fderr))
+    use = (fd > 0) & (fderr > 0)
+    n = int(use.sum())
+    distinct = len(np.unique(np.round(np.log10(freq[use]), 9))) if n else 0
+    top = min(max_order, n - 1, distinct - 1)
+    if top < 1:
+        fit = spectral_fit(freq, fd, fderr, 0)
+        fit.note = (f"order 0: {n} usable spws at {distinct} distinct frequencies, too few for a "
+                    f"spectral index" if n else "no usable spw: no spectral fit")
+        return fit
+    best, scores = None, {}
+    for k in range(0, top + 1):
+        fit = spectral_fit(freq, fd, fderr, k)
+        lf = np.log10(freq[use])
+        x = lf - lf.mean()
+        y, sig = np.log10(fd[use]), fderr[use] / fd[use]
+        model = np.polyval(fit.spidx[::-1], x)
+        chi2 = float(np.sum(((y - model) / sig) ** 2))
+        p = k + 1
+        scores[k] = chi2 + 2 * p + (2 * p * (p + 1) / (n - p - 1) if n - p - 1 > 0 else np.inf)
+        if best is None or scores[k] < scores[best.order]:
+            best = fit
+    best.note = f"order {best.order} by AICc over 0..{top} ({', '.join(f'{k}: {v:.1f}' for k, v in scores.items())})"
+    return best

@@ -18,7 +18,8 @@ from .recipe import run_recipe
 def run_chain(ms: str, outdir: str, ref_field: str | None = None, fluxcsv: str | None = None,
               refant: str = "", use_resolved: bool = True, amp_outlier_sigma: float = 50.0,
               minsnr: float = 2.0, minblperant: int = 4, fitorder: int = 1,
-              disk_arcsec: float | str | None = None, do_writeback: bool = True) -> dict:
+              disk_arcsec: float | str | None = None, do_writeback: bool = True,
+              estimator: str = "joint") -> dict:
     stages = [{"setmodel": {**({"disk_arcsec": disk_arcsec} if disk_arcsec is not None else {}),
                             **({"reference": ref_field} if ref_field else {}),
                             **({"reffile": os.path.abspath(fluxcsv)} if fluxcsv else {})}},
@@ -26,7 +27,7 @@ def run_chain(ms: str, outdir: str, ref_field: str | None = None, fluxcsv: str |
               {"phaseup": {"minsnr": minsnr, "minblperant": minblperant}},
               {"ampsolve": {"minsnr": minsnr, "minblperant": minblperant}},
               {"ampflag": {"amp_outlier_sigma": amp_outlier_sigma}},
-              {"fluxtransfer": {"fitorder": fitorder}}] + ([{"writeback": {}}] if do_writeback else [])
+              {"fluxtransfer": {"fitorder": fitorder, "estimator": estimator}}] + ([{"writeback": {}}] if do_writeback else [])
     os.makedirs(outdir, exist_ok=True)
     recipe = os.path.join(outdir, "chain.yaml")
     with open(recipe, "w") as fh:

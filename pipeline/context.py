@@ -48,6 +48,16 @@ class SpwFlux(BaseModel):
     ratio: float | None = None
     missing: bool = False
     reason: str = ""                # why missing: no rows, all flagged, below minsnr
+    estimator: str = ""             # which estimator flux_jy/error_jy come from ('joint', 'casa')
+    error_stat_jy: float | None = None       # the budget: statistical ...
+    error_temporal_jy: float | None = None   # ... temporal (gain drift between scans) ...
+    error_reference_jy: float | None = None  # ... and the reference model's accuracy
+    error_total_jy: float | None = None      # sqrt(error_jy^2 + error_reference_jy^2)
+    casa_flux_jy: float | None = None        # both estimators, always
+    casa_error_jy: float | None = None
+    joint_flux_jy: float | None = None
+    joint_error_jy: float | None = None
+    drift_order: int | None = None           # gain-drift polynomial order the joint fit chose
 
 
 class FieldRoleRecord(BaseModel):
@@ -232,7 +242,7 @@ class Context(BaseModel):
 
 
 def _spw_json(v: SpwFlux) -> dict:
-    d = v.model_dump(exclude_none=True)
+    d = {k: x for k, x in v.model_dump(exclude_none=True).items() if x != "" or k == "reason"}
     if v.missing:
         d["flux_jy"] = None
     else:

@@ -57,6 +57,7 @@ class Preset:
     interleave: bool = False       # rows ordered time, spw, baseline (as ALMA writes them)
     ephemeris_table: bool = False  # attach FIELD/EPHEM*.tab to ephemeris sources (as ALMA does)
     bandpass: bool = False         # per-antenna delays and bandpass ripples/roll-off (simcal)
+    drift: bool = False            # gain drifts: ~3 %/h linear per antenna and an airmass term
 
     def nchans(self) -> list[int]:
         return list(self.nchan_per_spw or [self.nchan] * len(self.spw_centres_ghz))
@@ -140,6 +141,16 @@ def _band3_bandpass() -> Preset:
     return p
 
 
+def _band3_drift() -> Preset:
+    """Band 3 whose gains drift by a few per cent per hour per antenna (linear and with
+    airmass) between the flux, bandpass, phase and check scans; calibrators from 1.8 Jy to
+    0.25 Jy. The case where CASA's time-averaged ratios go wrong."""
+    p = _band3()
+    p.name = "alma_band3_drift"
+    p.drift = True
+    return p
+
+
 def _large() -> Preset:
     """A full-size ALMA-like EB for benchmarks: 43 antennas, 4 x 64 channels, 2-s integrations,
     6.07 M rows (~7 GB of DATA, FLAG, WEIGHT); duration_scale multiplies its length."""
@@ -157,7 +168,7 @@ def _large() -> Preset:
 
 PRESETS = {"alma_band3": _band3, "alma_band6_resolved": _band6_resolved, "small": _small,
            "alma_mixed": _mixed, "alma_large": _large, "alma_band6_planet": _band6_planet,
-           "alma_band3_bp": _band3_bandpass}
+           "alma_band3_bp": _band3_bandpass, "alma_band3_drift": _band3_drift}
 
 
 def get_preset(name: str) -> Preset:

@@ -27,7 +27,7 @@ from .ms.create import create_ms
 
 C = 299792458.0
 DAY = 86400.0
-from .presets import INTENT_MODES, PRESETS, Preset, get_preset  # noqa: F401
+from .presets import ALMA_SITE, INTENT_MODES, PRESETS, Preset, get_preset  # noqa: F401
 from .simsky import body_ephemeris, disk_profile, write_ephemeris_table
 
 # ---- geometry -------------------------------------------------------------------------------
@@ -106,7 +106,20 @@ def gains_at(truth: dict, times: np.ndarray) -> np.ndarray:
     ph = (np.asarray(g["phase_rate"]) * dt + np.asarray(g["phase_wobble"]) * np.sin(
         2 * np.pi * dt / np.asarray(g["wobble_period"]) + np.asarray(g["wobble_psi"])))  # (t, a)
     phase = np.asarray(g["phase0"])[None] + ph[:, :, None, None]
+    if "drift_rate_per_h" in g:   # slow drifts: linear per antenna, and elevation-like
+        hours = (np.asarray(times, float) - g["t_mid"]) / 3600
+        airmass = _airmass(np.asarray(times, float), g["lst_ra"], g["lat"])
+        drift = drift * (1 + np.asarray(g["drift_rate_per_h"])[None] * hours[:, None]) \
+            * np.exp(-np.asarray(g["airmass_coeff"])[None] * (airmass[:, None] - 1))
     return amp * drift[:, :, None, None] * np.exp(1j * phase)
+
+
+def _airmass(times: np.ndarray, ra: float, lat: float) -> np.ndarray:
+    """1/sin(elevation) of a source at right ascension `ra` from latitude `lat` (floor 0.2)."""
+    ha = gmst_rad(times) + ALMA_SITE[0] - ra
+    dec = -0.3
+    sin_el = np.sin(lat) * np.sin(dec) + np.cos(lat) * np.cos(dec) * np.cos(ha)
+    return 1 / np.maximum(sin_el, 0.2)
 
 
 def source_flux(src: dict, freq_hz: np.ndarray) -> np.ndarray:
@@ -196,6 +209,10 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
             src["flux_per_spw"].append(float(source_flux(src, spw_freqs[p.ch_avg_of]).mean()))
         truth["fields"][s.name] = src
 
+    if p.drift:        # drawn after everything else: the other presets' random numbers do not change
+        truth["gains"].update({"drift_rate_per_h": rng.normal(0, 0.03, nant).tolist(),
+                               "airmass_coeff": (0.03 + rng.normal(0, 0.01, nant)).tolist(),
+                               "t_mid": t_start + total / 2, "lst_ra": float(mid_ra), "lat": p.site[1]})
     if p.bandpass:     # drawn last: the other presets' random numbers do not change
         from .simcal import make_bandpass_truth
         truth["bandpass"] = make_bandpass_truth(nant, spw_freqs[:nspw], rng)

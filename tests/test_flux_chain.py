@@ -96,9 +96,12 @@ def test_resolved_disk_with_and_without_selection(tmp_path):
 def test_outlier_flagging_restores_clean_answer(tmp_path):
     ms = str(tmp_path / "o.ms")
     truth = simulate(ms, "alma_band3", seed=8, faults={"amp_drop": {"antenna": 3, "scan": 3, "factor": 0.3}})
-    kw = dict(fluxcsv=str(tmp_path / "flux.csv"), do_writeback=False)
+    kw = dict(fluxcsv=str(tmp_path / "flux.csv"), do_writeback=False, estimator="casa")
     flagged = run_chain(ms, str(tmp_path / "a"), amp_outlier_sigma=8.0, **kw)
     loose = run_chain(ms, str(tmp_path / "b"), amp_outlier_sigma=1e9, **kw)
+    # the joint estimator rejects the dropped solutions by itself, without ampflag
+    joint = run_chain(ms, str(tmp_path / "c"), amp_outlier_sigma=1e9, **dict(kw, estimator="joint"))
+    assert np.abs(errors_vs_truth(joint, truth)["J0530+1331"]).max() < 0.01
     assert loose["flags"] == []
     hits = [f for f in flagged["flags"] if f["antenna"] == truth["antennas"][3]]
     assert {f["spw"] for f in hits} == {0, 1, 2, 3} and all(f["field"] == "J0530+1331" for f in hits)

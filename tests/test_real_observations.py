@@ -35,18 +35,21 @@ def test_ngc5921_no_overrides(ngc5921_copy, tmp_path):
     assert roles["1445+09900002_0"][0] == "transfer" and "calibrator" in roles["1445+09900002_0"][1]
     assert roles["N5921_2"][0] == "target"
     got = st.fluxes["1445+09900002_0"].spws["0"].flux_jy
-    assert got == pytest.approx(CASA_1445_ALL, rel=3e-3)      # the bound ...
-    assert got == pytest.approx(CASA_1445_ALL, rel=2e-4)      # ... and CASA-equality
+    assert st.fluxes["1445+09900002_0"].spws["0"].estimator == "joint"
+    assert got == pytest.approx(CASA_1445_ALL, rel=3e-3)      # the bound (default estimator)
+    casa = run_recipe("gfluxscale", [ngc5921_copy], str(tmp_path / "c"), ["fluxtransfer.estimator=casa"],
+                      weblog=False).ms["ngc5921.ms"].fluxes["1445+09900002_0"].spws["0"].flux_jy
+    assert casa == pytest.approx(CASA_1445_ALL, rel=2e-4)     # CASA's estimator: CASA's number
     # the target is never solved: no solutions for field 2 in any table, not in the cube
     for e in st.callibrary:
         assert 2 not in set(table(ctx.abspath(e.table), ack=False).getcol("FIELD_ID"))
     assert 2 not in st.cube.keys
-    print(f"NGC5921 no overrides: 1445+099 {got:.6f} Jy, CASA {CASA_1445_ALL:.6f}")
+    print(f"NGC5921 no overrides: 1445+099 {got:.6f} Jy (joint), {casa:.6f} (casa), CASA {CASA_1445_ALL:.6f}")
 
 
 def test_ngc5921_channel_selection_matches_casa(ngc5921_copy, tmp_path):
-    ctx = run_recipe("gfluxscale", [ngc5921_copy], str(tmp_path / "o"), ["setmodel.spw=0:5~58"],
-                     weblog=False)
+    ctx = run_recipe("gfluxscale", [ngc5921_copy], str(tmp_path / "o"),
+                     ["setmodel.spw=0:5~58", "fluxtransfer.estimator=casa"], weblog=False)
     st = ctx.ms["ngc5921.ms"]
     assert st.spw_selection == "0:5~58"
     v = st.fluxes["1445+09900002_0"].spws["0"]

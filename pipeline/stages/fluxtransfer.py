@@ -3,6 +3,8 @@ the flux-scaled table; derived fluxes from the cube with the phase and flux-scal
 from __future__ import annotations
 
 import numpy as np
+from typing import Literal
+
 from pydantic import Field
 
 from heuristics.derived import WeightedStats, row_means
@@ -12,16 +14,19 @@ from ..calsolve import applied
 from ..context import CalEntry, DerivedFlux, FieldFlux, SpectralFitResult, SpwFlux
 from ..errors import PipelineError
 from ..fluxscale import compute, write_scaled
-from ..qa import catalogue_qa, completeness, snr_qa, spectral_consistency
+from ..qa import QAScore, catalogue_qa, completeness, snr_qa, spectral_consistency
 from ..stage import Inputs, Results, Stage, record_inputs
 from .common import apply_spec, cube_fields, field_list, md_of, needs, open_cube
+from .estimators import antenna_table, joint_estimates, reference_accuracy
 
 class FluxtransferInputs(Inputs):
     transfer: str = Field("", description="transfer fields; default: the calibrators setmodel found (intents PHASE, BANDPASS, CHECK, ...; without intents, calibrator names)")
     refspwmap: list[int] = Field([-1], description="CASA refspwmap")
     gainthreshold: float = Field(-1.0, description="CASA gainthreshold (-1: off)")
     antenna: str = Field("", description="antennas to use (CASA selection)")
-    fitorder: int = Field(1, ge=0, le=4, description="order of the spectral fit")
+    fitorder: int | None = Field(None, ge=0, le=4, description="order of the spectral fit; blank = chosen by AICc over 0..min(3, spws-1) (with estimator casa: 1, as CASA)")
+    estimator: Literal["joint", "casa"] = Field("joint", description="'joint': all amplitude solutions fitted at once (per-antenna drift by BIC, SNR weights, outliers rejected); 'casa': CASA's fluxscale exactly")
+    reference_error: float | None = Field(None, ge=0, lt=1, description="fractional accuracy of the reference model; blank = by its origin (Perley-Butler 2017 2 %, planets and catalogues 5 %)")
     catalogue_range: list[float] = Field([0.7, 1.4], min_length=2, max_length=2, description="derived / catalogue flux outside [low, high] scores red (a gross flux-scale error)")
 
 
@@ -93,10 +98,12 @@ class Fluxtransfer(Stage):
         cube, ref = open_cube(context, ms, md, fields=sorted(set(cube_fields(st)) | set(tr_ids)))
         ct = read_caltable(context.abspath(amp.table))
         have = set(np.unique(ct.field_id).tolist())
+        casa_order = 1 if inputs.fitorder is None else inputs.fitorder
         d = compute(ct, md, st.references, [t for t in tr if md.field_by_name(t).id in have],
-                    inputs.refspwmap, inputs.gainthreshold, inputs.antenna, "", "", inputs.fitorder) \
+                    inputs.refspwmap, inputs.gainthreshold, inputs.antenna, "", "", casa_order) \
             if have & set(tr_ids) else {"spwID": [], "freq": [], "_mgratio": {}, "_fitnote": {}}
         fluxes = field_fluxes(d, st)
+        ant_rows, outliers, refacc = apply_estimator(inputs, st, md, ct, d, fluxes)
         used = [s.id for s in st.spws if s.used] or [s.id for s in md.spws]
         for t, fid in zip(tr, tr_ids):
             r = fluxes.setdefault(t, FieldFlux(field_id=fid, fit=SpectralFitResult(
@@ -119,12 +126,64 @@ class Fluxtransfer(Stage):
         plain = {f: r.model_dump() for f, r in fluxes.items()}
         qa = [completeness(ms, plain, [(f, str(s)) for f in tr for s in used]), snr_qa(ms, plain)]
         qa += spectral_consistency(ms, plain) + catalogue_qa(ms, plain, *inputs.catalogue_range)
+        if inputs.estimator == "joint":
+            qa.append(QAScore(value=1.0 if not outliers else 0.8,
+                              short=("no antenna gives a flux off the joint value" if not outliers else
+                                     f"{len(outliers)} antenna fluxes off the joint value: " + ", ".join(outliers[:6])),
+                              metric="antenna_outliers", metric_value=len(outliers), ms=ms))
         lib = [e for e in st.callibrary if e.role != "fluxscaled"] + [scaled]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
-                       summary={"fluxes": plain, "scaled_table": rel,
+                       summary={"fluxes": plain, "scaled_table": rel, "estimator": inputs.estimator,
+                                "antennas": ant_rows, "reference_accuracy": refacc,
                                 "missing": sorted(f"{f} spw {s}: {v.reason}" for f, r in fluxes.items()
                                                   for s, v in r.spws.items() if v.missing)},
                        updates={"fluxes": fluxes, "transfer": tr, "callibrary": lib, "cube": ref})
+
+
+def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, list, list]:
+    """Fill both estimators' values and the error budget into `fluxes`; the chosen one becomes
+    flux_jy/error_jy, scales the flux-scaled table (d['_mgratio']) and feeds the spectral fit."""
+    from heuristics.fluxscale import fit_by_ic, spectral_fit
+    ref_ids = [md.field_by_name(r).id for r in st.references]
+    spws = sorted({int(s) for r in fluxes.values() for s, v in r.spws.items() if not v.missing})
+    fits = joint_estimates(ct, ref_ids, spws) if inputs.estimator == "joint" else {}
+    frac, why = reference_accuracy(st.reference_model, inputs.reference_error)
+    for name, r in fluxes.items():
+        for s, v in r.spws.items():
+            if v.missing:
+                continue
+            v.casa_flux_jy, v.casa_error_jy = v.flux_jy, v.error_jy
+            jf = fits.get(int(s))
+            if jf is not None and r.field_id in jf.flux:
+                stat, temp = jf.stat_err[r.field_id], jf.temporal_err.get(r.field_id, 0.0)
+                v.joint_flux_jy, v.joint_error_jy = jf.flux[r.field_id], float(np.hypot(stat, temp))
+                v.drift_order = jf.order
+            if inputs.estimator == "joint" and v.joint_flux_jy is not None:
+                v.flux_jy, v.error_jy, v.estimator = v.joint_flux_jy, v.joint_error_jy, "joint"
+                v.error_stat_jy, v.error_temporal_jy = stat, temp
+                d["_mgratio"][(r.field_id, int(s))] = float(np.sqrt(v.flux_jy))
+            else:
+                v.estimator, v.error_stat_jy, v.error_temporal_jy = "casa", v.error_jy, None
+            v.snr = v.flux_jy / v.error_jy if v.error_jy else None
+            if v.catalogue_jy:
+                v.ratio = v.flux_jy / v.catalogue_jy
+            v.error_reference_jy = frac * v.flux_jy
+            v.error_total_jy = float(np.hypot(v.error_jy or 0.0, v.error_reference_jy))
+        good = [(v.freq_hz, v.flux_jy, v.error_jy) for v in r.spws.values() if not v.missing]
+        if good and (inputs.estimator == "joint" or inputs.fitorder is None):
+            fr, fd, fe = (np.array(x) for x in zip(*good))
+            fit = fit_by_ic(fr, fd, fe) if inputs.fitorder is None else spectral_fit(fr, fd, fe, inputs.fitorder)
+            if inputs.estimator == "casa" and inputs.fitorder is None:
+                continue                  # CASA's own order-1 fit (compute) stays
+            sp = fit.spidx
+            r.fit = SpectralFitResult(flux_jy=fit.flux, error_jy=fit.flux_err, reffreq_hz=fit.reffreq,
+                                      spidx=sp[1] if len(sp) > 1 else 0.0,
+                                      spidx_err=fit.spidx_err[1] if len(sp) > 1 else 0.0,
+                                      spidx_poly=list(sp[1:]) if len(sp) > 1 else [0.0], note=fit.note)
+    npol = ct.cparam.shape[2]
+    rows, outliers = antenna_table(fits, ct.antenna_names or [a.name for a in md.antennas],
+                                   [f.name for f in md.fields], npol)
+    return rows, outliers, [frac, why]
 
 
 def missing_reason(cube, ct, field_id: int, spw: int) -> str:
