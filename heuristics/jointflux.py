@@ -3,17 +3,23 @@
 Per spw, each unflagged amplitude solution (field f, antenna a, time t) with amplitude A and
 SNR is modelled as
 
-    ln A = c_a + sum_{k=1..K} d_{a,k} P_k(tau) + x_f,        tau = time scaled to [-1, 1]
+    ln A = c_a + sum_{k<=Kc} e_k P_k(tau) + sum_{k<=Ka} d_{a,k} P_k(tau) + x_f,   tau in [-1, 1]
 
-c_a: the antenna's gain, the Legendre terms its smooth drift, x_f = ln(S_f / 1 Jy) / 2 the
-field's flux factor (0 for the reference fields, whose solutions were made against their model).
+c_a: the antenna's gain; the Legendre terms a smooth drift common to all antennas (weather,
+elevation) and one of each antenna (pointing, focus); x_f = ln(S_f / 1 Jy) / 2 the field's flux
+factor (0 for the reference fields, whose solutions were made against their model).
 Weights are SNR^2 (the variance of ln A is 1/SNR^2). Solutions whose normalised residual exceeds
-`reject` times the robust scatter (MAD) are dropped and the fit repeated. The drift order K is
+`reject` times the robust scatter (MAD) of the most flexible drift model are dropped, the
+threshold lowered in steps so that a gross outlier goes before it can pull its antenna's other
+solutions; every candidate drift model is then fitted to the same solutions. The drift order K is
 chosen from 0..max_order by BIC (chi2 + p ln n); K = 0 is CASA's assumption of constant gains,
-and then the estimate is an SNR-weighted, outlier-rejecting version of CASA's. The flux's
+and then the estimate is an SNR-weighted, outlier-rejecting version of CASA's. The drift model
+(Kc, Ka) is chosen by BIC among none, common linear or quadratic, per-antenna linear (with or
+without a common quadratic) and per-antenna quadratic. The flux's
 statistical error is measured, as CASA's is, from the scatter of the per-antenna estimates
-(each antenna's weighted mean residual about the joint model): weighted standard deviation /
-sqrt(N_eff - 1); the solutions' nominal SNRs do not describe that scatter well. Its temporal
+(each antenna's weighted mean residual about the joint model, residuals corrected for their
+leverage): weighted standard deviation / sqrt(N_eff - 1), the reference's scatter added; the
+solutions' nominal SNRs do not describe that scatter well. Its temporal
 error comes from a jackknife over the solution times: the spread of leave-one-time-out fluxes
 beyond the statistical error.
 """
@@ -24,10 +30,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+MODELS = [(0, 0), (1, 0), (2, 0), (0, 1), (2, 1), (0, 2)]   # (common order, per-antenna order)
+
+
 @dataclass
 class JointFit:
-    order: int                          # drift order chosen
-    bic: dict[int, float]               # order -> BIC
+    order: int                          # drift order chosen (the larger of common and per-antenna)
+    bic: dict                           # (common, per-antenna) order -> BIC
     flux: dict[int, float]              # field -> Jy (transfer fields)
     stat_err: dict[int, float]          # field -> Jy
     temporal_err: dict[int, float] = field(default_factory=dict)
@@ -35,16 +44,21 @@ class JointFit:
     rejected: int = 0
     chi2_red: float = 1.0
     ant_ratio: dict = field(default_factory=dict)   # (field, antenna) -> (flux estimate Jy, error Jy)
+    model: tuple = (0, 0)                           # (common, per-antenna) drift orders chosen
 
 
-def _design(field_idx, ant, tau, nant, nfield_free, order):
+def _design(field_idx, ant, tau, nant, nfield_free, model):
+    """Columns: per-antenna constant and drift terms, common drift terms, field factors."""
+    common, per_ant = model
     n = len(ant)
     cols = []
-    for k in range(order + 1):
+    for k in range(per_ant + 1):
         pk = np.polynomial.legendre.legval(tau, [0] * k + [1])
         m = np.zeros((n, nant))
         m[np.arange(n), ant] = pk
         cols.append(m)
+    for k in range(per_ant + 1, common + 1):
+        cols.append(np.polynomial.legendre.legval(tau, [0] * k + [1])[:, None])
     f = np.zeros((n, nfield_free))
     ok = field_idx >= 0
     f[np.flatnonzero(ok), field_idx[ok]] = 1.0
@@ -81,19 +95,23 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
     use = np.ones(len(y), bool)
     fits, bic = {}, {}
     ntimes = len(np.unique(np.round(time, 1)))
-    for order in range(0, min(max_order, max(ntimes - 2, 0)) + 1):
+    models = [m for m in MODELS if max(m) <= min(max_order, max(ntimes - 2, 0))]
+    # outliers are found once, with the most flexible model, so that every candidate model is
+    # judged on the same solutions (a rigid model must not win by rejecting what it misfits)
+    A = _design(fidx, ant, tau, nant, len(transfer), models[-1])
+    u = use.copy()
+    steps = [t for t in (64.0, 32.0, 16.0, 8.0) if t > reject] + [reject] * 4
+    for thr in steps:
+        coef, cov, r, npar = _fit(y[u], w[u], A[u])
+        res = (y - A @ coef) * np.sqrt(w)
+        mad = 1.4826 * np.median(np.abs(res[u] - np.median(res[u])))
+        new = np.abs(res) <= thr * max(mad, 1e-9)
+        if np.array_equal(new, u) and thr == reject:
+            break
+        u = new
+    for order in models:
         A = _design(fidx, ant, tau, nant, len(transfer), order)
-        u = use.copy()
-        for _ in range(5):
-            coef, cov, r, npar = _fit(y[u], w[u], A[u])
-            res = (y - A @ coef) * np.sqrt(w)
-            mad = 1.4826 * np.median(np.abs(res[u] - np.median(res[u])))
-            new = np.abs(res) <= reject * max(mad, 1e-9)
-            if np.array_equal(new, u):
-                break
-            u = new
-        else:
-            coef, cov, r, npar = _fit(y[u], w[u], A[u])
+        coef, cov, r, npar = _fit(y[u], w[u], A[u])
         chi2 = float(np.sum(w[u] * r ** 2))
         bic[order] = chi2 + npar * np.log(u.sum())
         fits[order] = (coef, cov, u, chi2, npar, A)
@@ -101,10 +119,16 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
     coef, cov, u, chi2, npar, A = fits[order]
     dof = max(int(u.sum()) - npar, 1)
     scale = max(chi2 / dof, 1.0)
-    out = JointFit(order, bic, {}, {}, rejected=int((~u).sum()), chi2_red=chi2 / dof)
+    out = JointFit(max(order), {str(k): v for k, v in bic.items()}, {}, {}, rejected=int((~u).sum()),
+                   chi2_red=chi2 / dof)
+    out.model = order
     base = A.shape[1] - len(transfer)
+    # residuals corrected for leverage, r / sqrt(1 - h): where the drift terms bend to a field's
+    # few solutions, its residuals shrink and their scatter would understate the error
     full = A @ coef
-    ref_var = _scatter(y, w, full, u, np.isin(field, reference), ant)     # the reference's own
+    h = w * np.einsum("ij,jk,ik->i", A, cov, A)
+    resid = (y - full) / np.sqrt(np.clip(1 - h, 0.05, 1))
+    ref_var = _scatter(resid, w, u, np.isin(field, reference), ant)       # the reference's own
     for j, f in enumerate(transfer):
         s = float(np.exp(2 * coef[base + j]))
         out.flux[f] = s
@@ -115,7 +139,7 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
                 ra = float(np.sum(w[m] * (y[m] - full[m])) / np.sum(w[m]))
                 e = 1 / np.sqrt(float(np.sum(w[m])))
                 out.ant_ratio[(f, int(a))] = (s * float(np.exp(2 * ra)), 2 * s * float(np.exp(2 * ra)) * e)
-        var = _scatter(y, w, full, u, field == f, ant)
+        var = _scatter(resid, w, u, field == f, ant)
         if var is not None:     # the field's and the reference's scatter, as in CASA's ratios
             out.stat_err[f] = float(2 * s * np.sqrt(var + (ref_var or 0.0)))
         else:
@@ -124,14 +148,14 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
     return out
 
 
-def _scatter(y, w, full, u, rows, ant) -> float | None:
+def _scatter(resid, w, u, rows, ant) -> float | None:
     """Variance of the weighted mean of the per-antenna mean residuals of `rows` (ln A):
     weighted variance / (N_eff - 1); None with fewer than two antennas."""
     r, wa = [], []
     for a in np.unique(ant[rows]):
         m = u & rows & (ant == a)
         if m.any():
-            r.append(np.sum(w[m] * (y[m] - full[m])) / np.sum(w[m]))
+            r.append(np.sum(w[m] * resid[m]) / np.sum(w[m]))
             wa.append(np.sum(w[m]))
     if len(r) < 2:
         return None

@@ -74,7 +74,7 @@ def derived_fluxes(cube, md, field_ids: list[int], applier: Applier) -> dict[int
 class Fluxtransfer(Stage):
     name = "fluxtransfer"
     Inputs = FluxtransferInputs
-    description = "Flux transfer from the reference (CASA fluxscale), derived fluxes, QA"
+    description = "Flux transfer from the reference (joint estimator or CASA's fluxscale), error budget, derived fluxes, QA"
 
     def run(self, context, ms, inputs, user):
         md = md_of(context, ms)

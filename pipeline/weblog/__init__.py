@@ -89,6 +89,6 @@ def _flux_rows(r, st) -> list[dict]:
             rows.append({"field": f, "fid": res["field_id"], "intents": intents.get(f, ""), "spw": s,
                          "freq": v["freq_hz"], "flux": v.get("flux_jy"), "err": v.get("error_jy"),
                          "snr": v.get("snr"), "n": v.get("n"), "cat": v.get("catalogue_jy"),
-                         "ratio": v.get("ratio"), "reason": v.get("reason", ""), "spidx": res["fit"]["spidx"],
+                         "ratio": v.get("ratio"), "reason": v.get("reason", ""), "v": v, "spidx": res["fit"]["spidx"],
                          "spidx_err": res["fit"]["spidx_err"]})
     return rows
