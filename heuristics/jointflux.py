@@ -15,7 +15,8 @@ solutions; every candidate drift model is then fitted to the same solutions. The
 chosen from 0..max_order by BIC (chi2 + p ln n); K = 0 is CASA's assumption of constant gains,
 and then the estimate is an SNR-weighted, outlier-rejecting version of CASA's. The drift model
 (Kc, Ka) is chosen by BIC among none, common linear or quadratic, per-antenna linear (with or
-without a common quadratic) and per-antenna quadratic. The flux's
+without a common quadratic) and per-antenna quadratic: a richer model must lower BIC by more
+than STRONG_BIC (very strong evidence), else the simpler one is kept. The flux's
 statistical error is measured, as CASA's is, from the scatter of the per-antenna estimates
 (each antenna's weighted mean residual about the joint model, residuals corrected for their
 leverage): weighted standard deviation / sqrt(N_eff - 1), the reference's scatter added; the
@@ -31,6 +32,7 @@ import numpy as np
 
 
 MODELS = [(0, 0), (1, 0), (2, 0), (0, 1), (2, 1), (0, 2)]   # (common order, per-antenna order)
+STRONG_BIC = 15.0       # BIC drop that counts as very strong evidence for a richer drift model
 
 
 @dataclass
@@ -66,15 +68,18 @@ def _design(field_idx, ant, tau, nant, nfield_free, model):
 
 
 def _fit(y, w, A):
+    """Weighted least squares through the normal equations (p x p, p = a few tens), whose
+    pseudo-inverse is also the covariance; columns without data (antennas without solutions)
+    are left out."""
     sw = np.sqrt(w)
     Aw, yw = A * sw[:, None], y * sw
-    keep = np.abs(Aw).sum(axis=0) > 0        # antennas without solutions: no columns
+    keep = np.abs(Aw).sum(axis=0) > 0
     coef = np.zeros(A.shape[1])
     cov = np.zeros((A.shape[1], A.shape[1]))
-    sol, *_ = np.linalg.lstsq(Aw[:, keep], yw, rcond=None)
-    coef[keep] = sol
-    N = Aw[:, keep].T @ Aw[:, keep]
-    cov[np.ix_(keep, keep)] = np.linalg.pinv(N)
+    Ak = Aw[:, keep]
+    Ninv = np.linalg.pinv(Ak.T @ Ak)
+    coef[keep] = Ninv @ (Ak.T @ yw)
+    cov[np.ix_(keep, keep)] = Ninv
     r = y - A @ coef
     return coef, cov, r, int(keep.sum())
 
@@ -115,7 +120,13 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
         chi2 = float(np.sum(w[u] * r ** 2))
         bic[order] = chi2 + npar * np.log(u.sum())
         fits[order] = (coef, cov, u, chi2, npar, A)
-    order = min(bic, key=bic.get)
+    # the simplest model unless a richer one is very strongly preferred (BIC lower by more than
+    # STRONG_BIC): a drift is modelled only where the data support it beyond doubt, since its
+    # extrapolation to a lone reference scan moves every flux
+    order = models[0]
+    for m in sorted(models, key=lambda m: fits[m][4]):
+        if bic[m] < bic[order] - STRONG_BIC:
+            order = m
     coef, cov, u, chi2, npar, A = fits[order]
     dof = max(int(u.sum()) - npar, 1)
     scale = max(chi2 / dof, 1.0)

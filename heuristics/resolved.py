@@ -2,7 +2,31 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gamma, jv
+
+
+def j1(x: np.ndarray) -> np.ndarray:
+    """Bessel J1 by rational approximations (|x| < 8) and the asymptotic form (|x| >= 8),
+    absolute error ~1e-8 (Numerical Recipes' bessj1); numpy only, so the common uniform-disk
+    case does not import scipy (0.3 s of a 1.5 s run)."""
+    x = np.asarray(x, float)
+    ax = np.abs(x)
+    out = np.empty_like(x)
+    lo = ax < 8.0
+    y = x[lo] ** 2
+    n1 = x[lo] * (72362614232.0 + y * (-7895059235.0 + y * (242396853.1 + y * (-2972611.439
+                  + y * (15704.48260 + y * (-30.16036606))))))
+    d1 = 144725228442.0 + y * (2300535178.0 + y * (18583304.74 + y * (99447.43394
+                               + y * (376.9991397 + y))))
+    out[lo] = n1 / d1
+    a = ax[~lo]
+    z = 8.0 / a
+    y = z * z
+    xx = a - 2.356194491
+    p1 = 1.0 + y * (0.183105e-2 + y * (-0.3516396496e-4 + y * (0.2457520174e-5 + y * (-0.240337019e-6))))
+    p2 = 0.04687499995 + y * (-0.2002690873e-3 + y * (0.8449199096e-5 + y * (-0.88228987e-6
+                                                                         + y * 0.105787412e-6)))
+    out[~lo] = np.sign(x[~lo]) * np.sqrt(0.636619772 / a) * (np.cos(xx) * p1 - z * np.sin(xx) * p2)
+    return out
 
 
 def disk_visibility(q: np.ndarray, theta_rad: float, limb: float = 0.0) -> np.ndarray:
@@ -15,7 +39,11 @@ def disk_visibility(q: np.ndarray, theta_rad: float, limb: float = 0.0) -> np.nd
     nu = limb + 1.0
     out = np.ones_like(x)
     nz = x > 1e-8
-    out[nz] = gamma(nu + 1) * (2 / x[nz]) ** nu * jv(nu, x[nz])
+    if limb == 0:
+        out[nz] = 2 * j1(x[nz]) / x[nz]
+    else:
+        from scipy.special import gamma, jv
+        out[nz] = gamma(nu + 1) * (2 / x[nz]) ** nu * jv(nu, x[nz])
     return out
 
 
@@ -30,7 +58,6 @@ def select_antennas(positions: np.ndarray, refant: int, theta_rad: float, lowest
     of each antenna from the refant to use instead of the ground distance.
     Returns (antenna indices, cutoff baseline in m, fell_back_to_all).
     """
-    from scipy.special import j1
     c = 299792458.0
     lam = c / lowest_freq_hz
     pos = np.asarray(positions, float)

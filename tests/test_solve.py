@@ -71,3 +71,15 @@ def test_minblperant_refant_fallback_and_minsnr():
     assert np.allclose(np.angle(s.gain[0, :, 2]), 0)
     s2 = solve_gains(X, W, "ap", [0], minblperant=4, minsnr=1e6)
     assert s2.flag.all()
+
+
+def test_numpy_j1_matches_scipy():
+    from scipy.special import j1 as scipy_j1
+    from heuristics.resolved import disk_visibility, j1
+    x = np.concatenate([np.linspace(-30, 30, 20001), [1e-9, 7.999, 8.0, 8.001, 150.0]])
+    assert np.abs(j1(x) - scipy_j1(x)).max() < 2e-8
+    q = np.linspace(0, 3e5, 1000)
+    from scipy.special import jv
+    xx = np.pi * 1e-5 * q
+    want = np.where(xx > 0, 2 * jv(1, xx) / np.where(xx > 0, xx, 1), 1)
+    assert np.abs(disk_visibility(q, 1e-5) - want).max() < 5e-8

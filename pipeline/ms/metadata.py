@@ -210,10 +210,25 @@ def content_fingerprint(path: str, skip_columns=("MODEL_DATA",)) -> list:
     return out
 
 
+_CACHE: dict[str, tuple] = {}    # path -> (table.dat size and mtime, metadata)
+
+
 def read_metadata(path: str) -> MSMetadata:
-    """Read the metadata of the MeasurementSet at `path` (never touches DATA)."""
+    """Read the metadata of the MeasurementSet at `path` (never touches DATA). Read once per
+    process while the MS's table.dat is unchanged (adding MODEL_DATA changes it)."""
     path = os.path.abspath(str(path)).rstrip("/")
     check_is_ms(path)
+    st = os.stat(os.path.join(path, "table.dat"))
+    stamp = (st.st_size, st.st_mtime_ns)
+    hit = _CACHE.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    md = _read_metadata(path)
+    _CACHE[path] = (stamp, md)
+    return md
+
+
+def _read_metadata(path: str) -> MSMetadata:
     main = _open(path)
     try:
         cols = set(main.colnames())
