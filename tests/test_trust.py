@@ -256,3 +256,20 @@ def test_sigkill_during_writeback_then_resume(tmp_path):
     assert np.array_equal(a.getcol("MODEL_DATA"), b.getcol("MODEL_DATA"))
     ctx = json.load(open(ctxp))["ms"]["b.ms"]
     assert not ctx["model_data"].startswith("writing")
+
+
+def test_parallel_failure_keeps_the_other_ms(tmp_path):
+    good, bad = str(tmp_path / "g" / "s.ms"), str(tmp_path / "b" / "t.ms")
+    simulate(good, "small", seed=1)
+    simulate(bad, "small", seed=2)
+    csv = tmp_path / "b" / "flux.csv"               # break the second MS's catalogue
+    csv.write_text(csv.read_text().replace(",3.2", ",-3.2", 1) if ",3.2" in csv.read_text()
+                   else "ms,field,spw,I\nt.ms,J0423-0120,0,-1\n")
+    out = str(tmp_path / "o")
+    r = cli("-q", "run", "gfluxscale", good, bad, "--out", out, "--parallel", "2")
+    assert r.returncode == 1 and "t.ms" in r.stderr and r.stderr.strip().count("\n") == 0
+    fl = json.load(open(os.path.join(out, "fluxes.json")))
+    assert fl["s.ms"]["J0530+1331"]["spws"]["0"]["flux_jy"] > 0      # the good MS's results are kept
+    ctx = json.load(open(os.path.join(out, "context.json")))
+    assert any(rec["ms"] == "t.ms" and not rec["ok"] for rec in ctx["results"])
+    assert os.path.exists(os.path.join(out, "weblog", "index.html"))
