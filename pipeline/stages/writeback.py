@@ -38,11 +38,14 @@ class Writeback(Stage):
         # after an interrupted write-back every row is rewritten (defaults included), so the
         # column ends exactly as an uninterrupted run leaves it
         redo = st.write_interrupted and "MODEL_DATA" in md.columns
+        created = "MODEL_DATA" not in md.columns
         sel = select(md, field=",".join(map(str, sorted(models)))) if models else Selection(fields=set())
         n = write_model(md, sel, lambda f, s, fr, uvw: models[f].evaluate(s, fr, uvw)[..., None],
                         fill_others=redo) if (models or redo) else 0
         names = [md.fields[f].name for f in sorted(models)]
-        state = f"models of {', '.join(names)}; 1 (parallel hands) elsewhere" if names else ""
+        others = ("1 in the parallel hands, 0 in the cross hands" if (created or redo)
+                  else "unchanged (what the column held before)")
+        state = f"models of {', '.join(names)}; other rows {others}" if names else ""
         qa = [QAScore(value=1.0 if n else 0.5, short=f"MODEL_DATA written for {len(names)} fields ({n} rows)",
                       metric="rows_written", metric_value=n, ms=ms)]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
