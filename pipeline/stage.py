@@ -84,11 +84,38 @@ def record_inputs(inputs: Inputs, user: set[str], resolved: dict[str, Any]) -> d
     return out
 
 
+def _type_text(annotation) -> str:
+    """'float', 'str', "'automatic' | 'manual'", 'list[int]', 'float or None' ..."""
+    from typing import Literal, Union, get_args, get_origin
+    from types import UnionType
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in get_args(annotation))
+    if origin in (Union, UnionType):
+        return " or ".join(_type_text(a) for a in get_args(annotation))
+    if annotation is type(None):
+        return "None"
+    return getattr(annotation, "__name__", None) if origin is None else str(annotation).replace("typing.", "")
+
+
+def _constraint_text(m) -> str:
+    """Readable form of a field constraint; '' for internal validators."""
+    for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+        if hasattr(m, attr) and type(m).__name__.lower() == attr:
+            return f"{sym} {getattr(m, attr)}"
+    if getattr(m, "pattern", None):
+        return f"matching {m.pattern}"
+    for attr, word in (("min_length", "at least"), ("max_length", "at most")):
+        if getattr(m, attr, None) is not None and type(m).__name__ in ("MinLen", "MaxLen"):
+            return f"{word} {getattr(m, attr)} items"
+    return ""
+
+
 def describe(stage: Stage) -> list[tuple[str, str, str, str]]:
     """(name, type, default, description) rows for `fluxpipe inputs STAGE` and the weblog."""
     rows = []
     for k, f in stage.Inputs.model_fields.items():
-        t = getattr(f.annotation, "__name__", str(f.annotation)).replace("typing.", "")
-        bounds = ", ".join(repr(m) for m in f.metadata)
+        t = _type_text(f.annotation)
+        bounds = ", ".join(c for c in (_constraint_text(m) for m in f.metadata) if c)
         rows.append((k, t + (f" ({bounds})" if bounds else ""), repr(f.default), f.description or ""))
     return rows

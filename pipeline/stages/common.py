@@ -7,7 +7,9 @@ import logging
 import os
 
 import numpy as np
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from ..calapply import Applier, ApplySpec
 from ..calsolve import SolveSpec, solve_cube
@@ -25,6 +27,18 @@ from ..stage import Inputs, Results, record_inputs
 
 log = logging.getLogger(__name__)
 _OPEN: dict[str, Cube] = {}     # cube folder -> the Cube opened in this process
+
+
+def _check_solint(v: str) -> str:
+    try:
+        parse_solint(v)
+    except PipelineError as exc:
+        raise ValueError(str(exc)) from None
+    return v
+
+
+# a solution interval, checked when the recipe loads ('int', 'inf', '30s', '2min', '0.5h')
+Solint = Annotated[str, AfterValidator(_check_solint)]
 
 
 class SolveInputs(Inputs):
