@@ -151,9 +151,6 @@ class MSState(BaseModel):
     def reference_model(self) -> SourceModel | None:
         return self.reference_models.get(self.reference)
 
-    def field_ids(self, role: str) -> list[int]:
-        return [f.id for f in self.fields if f.role == role]
-
     def calibration(self, role: Role) -> CalEntry | None:
         """The library's table for `role` (the latest registered)."""
         hits = [e for e in self.callibrary if e.role == role]

@@ -217,13 +217,6 @@ class Cube:
                 continue
             yield self.block(k)
 
-    @property
-    def nrows(self) -> int:
-        return sum(b.nrows for b in self.index.blocks)
-
-    def field_ids(self) -> list[int]:
-        return sorted({b.field_id for b in self.index.blocks})
-
     def spw_ids(self) -> list[int]:
         return sorted({b.spw_id for b in self.index.blocks})
 

@@ -68,11 +68,13 @@ class GaincalResult:
     spw_chan_freq: dict
 
 
-def load_specs(gaintable, gainfield=None, interp=None, spwmap=None) -> list[ApplySpec]:
-    """gaincal's parallel lists -> ApplySpecs (missing entries take CASA's defaults)."""
+def load_specs(gaintable, gainfield=None, interp=None, spwmap=None, calwt=None) -> list[ApplySpec]:
+    """gaincal's parallel lists -> ApplySpecs. Missing entries take CASA's defaults ('', 'linear',
+    no map); a shorter calwt list repeats its last value, as CASA's callibrary does."""
     pick = lambda lst, k, d: lst[k] if lst and k < len(lst) and lst[k] is not None else d  # noqa: E731
-    return [ApplySpec.load(t, pick(gainfield, k, ""), pick(interp, k, "linear"), pick(spwmap, k, []))
-            for k, t in enumerate(gaintable or [])]
+    wt = lambda k: calwt[min(k, len(calwt) - 1)] if calwt else True  # noqa: E731
+    return [ApplySpec.load(t, pick(gainfield, k, ""), pick(interp, k, "linear"), pick(spwmap, k, []),
+                           calwt=wt(k)) for k, t in enumerate(gaintable or [])]
 
 
 def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "", spw: str = "",

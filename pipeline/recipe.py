@@ -31,6 +31,7 @@ from .qa import QAScore
 from .runguard import RunLock, check_ms_writable, check_outdir, ms_content, ms_identity, unique_names
 from .stage import make_inputs
 from .stages import get_stage
+from .stages.setmodel import reffile_path
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +223,7 @@ def _preflight(steps, mses: list[str], outdir: str):
             check_ms_writable(md)
         for s, params, user in steps:
             if s == "setmodel" and "reffile" in user and params.get("reffile"):
-                f = params["reffile"]
-                f = f if os.path.isabs(f) else os.path.join(os.path.dirname(md.path), f)
+                f = reffile_path(params["reffile"], md.path)
                 if not os.path.exists(f):
                     raise InputsError(f"setmodel.reffile {params['reffile']} not found ({f}); give an "
                                       f"existing flux.csv")

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from ..calapply import ApplySpec
+from ..gaincal import load_specs
 from ..context import CalEntry
 from ..errors import CalTableError
 from ..qa import QAScore
@@ -31,8 +32,9 @@ class PrecalInputs(Inputs):
     calwt: list[bool] = Field([], description="per table: scale weights by the gains (CASA's default True; never for delays)")
 
 
-def _pick(lst, k, default):
-    return lst[k] if k < len(lst) else (lst[-1] if lst and isinstance(default, bool) else default)
+def table_path(t: str, md) -> str:
+    """A precal table as given (absolute, or found from the current folder), else beside the MS."""
+    return os.path.abspath(t if os.path.isabs(t) or os.path.exists(t) else os.path.join(os.path.dirname(md.path), t))
 
 
 def check_table(spec: ApplySpec, md, path: str) -> dict:
@@ -77,22 +79,22 @@ class Precal(Stage):
         from ..ms.metadata import content_fingerprint
         out = []
         for t in inputs.gaintable:
-            p = os.path.abspath(t if os.path.isabs(t) or os.path.exists(t) else os.path.join(os.path.dirname(md.path), t))
+            p = table_path(t, md)
             out.append([p, content_fingerprint(p, ()) if os.path.exists(os.path.join(p, "table.dat")) else None])
         return {"tables": out}
 
     def run(self, context, ms, inputs, user):
         md = md_of(context, ms)
         st = context.ms[ms]
-        entries, rows = [], []
-        for k, t in enumerate(inputs.gaintable):
-            path = t if os.path.isabs(t) or os.path.exists(t) else os.path.join(os.path.dirname(md.path), t)
-            path = os.path.abspath(path)
+        entries, rows, paths = [], [], []
+        for t in inputs.gaintable:
+            path = table_path(t, md)
             if not os.path.exists(path):
                 raise CalTableError(f"precal table '{t}' not found (looked in the current folder and "
                                     f"beside {md.name}); give an existing path")
-            spec = ApplySpec.load(path, _pick(inputs.gainfield, k, ""), _pick(inputs.interp, k, "linear"),
-                                  _pick(inputs.spwmap, k, []), calwt=_pick(inputs.calwt, k, True))
+            paths.append(path)
+        specs = load_specs(paths, inputs.gainfield, inputs.interp, inputs.spwmap, inputs.calwt)
+        for path, spec in zip(paths, specs):
             rows.append(check_table(spec, md, path))
             entries.append(CalEntry(role="precal", table=path, stage=self.name, gainfield=spec.gainfield,
                                     interp=spec.interp, spwmap=spec.spwmap, calwt=spec.calwt))

@@ -28,6 +28,13 @@ from ..stage import Inputs, Results, Stage, record_inputs
 from .common import field_list, md_of, open_cube, reference_uv_data
 
 
+def reffile_path(reffile: str, ms_path: str) -> str:
+    """flux.csv as given when absolute, else beside the MS ('' when none is given)."""
+    if not reffile or os.path.isabs(reffile):
+        return reffile
+    return os.path.join(os.path.dirname(ms_path), reffile)
+
+
 class SetmodelInputs(Inputs):
     reference: str = Field("", description="reference field(s), comma-separated; default: intent AMPLITUDE, else by name (flux standard, solar-system body, flux.csv)")
     reffile: str = Field("flux.csv", description="flux.csv path (relative paths: beside the MS)")
@@ -47,8 +54,8 @@ class Setmodel(Stage):
 
     def consumes(self, context, ms, inputs, md):
         """The flux.csv rows of this MS (an edited row recomputes the model and what follows)."""
-        f = inputs.reffile if os.path.isabs(inputs.reffile) else os.path.join(os.path.dirname(md.path), inputs.reffile)
-        if not inputs.reffile or not os.path.exists(f):
+        f = reffile_path(inputs.reffile, md.path)
+        if not f or not os.path.exists(f):
             return {"reffile": None}
         try:
             rows = [r.__dict__ for r in read_flux_csv(f) if r.ms in ("", md.name)]
@@ -59,9 +66,7 @@ class Setmodel(Stage):
     def run(self, context, ms, inputs, user):
         md = md_of(context, ms)
         heur = {}
-        reffile = inputs.reffile
-        if reffile and not os.path.isabs(reffile):
-            reffile = os.path.join(os.path.dirname(md.path), reffile)
+        reffile = reffile_path(inputs.reffile, md.path)
         rows = [r for r in read_flux_csv(reffile) if r.ms in ("", md.name)] \
             if reffile and os.path.exists(reffile) else []
         user_refs = [t.strip() for t in inputs.reference.split(",") if t.strip()]
