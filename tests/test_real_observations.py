@@ -126,6 +126,9 @@ def test_gross_error_is_red(band3, tmp_path):
     cat = [q for q in qa_of(ctx, "fluxtransfer") if q["metric"] == "catalogue_ratio"]
     assert len(cat) == 3 and all(q["value"] <= 0.33 for q in cat)
     assert all("x the catalogue's" in q["short"] for q in cat)
+    from pipeline.weblog import render
+    html = open(render(ctx)).read()        # the front page says so first
+    assert 'class="banner qa-red" id="banner">3 QA scores at or below 0.33' in html
 
 
 def test_two_reference_fields(band3, tmp_path):

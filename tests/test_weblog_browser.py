@@ -92,8 +92,17 @@ def test_weblog_from_file_url(browser, demo_run):
     page.screenshot(path=os.path.join(ARTIFACTS, "weblog_fluxtransfer.png"), full_page=True)
     page.goto(start)
     page.screenshot(path=os.path.join(ARTIFACTS, "weblog_index.png"), full_page=True)
+    # the front page leads with the fluxes: its table equals fluxes.json too
+    front = page.eval_on_selector_all("tr.frontflux", "els => els.map(e => [e.dataset.field, e.dataset.spw, "
+                                      "e.querySelector('.flux-value').textContent, e.querySelector('.flux-error').textContent])")
+    assert len(front) == 12
+    for field, spw, val, err in front:
+        want = fluxes[field]["spws"][spw]
+        assert float(val) == pytest.approx(want["flux_jy"], abs=5e-7)
+        assert float(err) == pytest.approx(want["error_jy"], abs=5e-7)
+    assert page.query_selector("#worstqa") is not None
     # QA colours on the index
-    cells = page.eval_on_selector_all("td[class*='qa-']", "els => els.map(e => e.className)")
+    cells = page.eval_on_selector_all("#stages td[class*='qa-']", "els => els.map(e => e.className)")
     assert len(cells) == 8 and all(re.search("qa-(green|blue|yellow|red)", c) for c in cells)
     page.close()
 

@@ -46,6 +46,24 @@ def _mjd(t: float) -> str:
     return d.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _front_fluxes(ctx: Context, rows: list[dict]) -> list[dict]:
+    """The transfer fluxes of every MS for the front page (as in fluxes.json)."""
+    href = {r["ms"]: r["href"] for r in rows if r["stage"] == "fluxtransfer"}
+    out = []
+    for ms, st in ctx.ms.items():
+        for f, res in st.fluxes.items():
+            for s, v in res.spws.items():
+                out.append({"ms": ms, "field": f, "spw": s, "v": v, "href": href.get(ms, "")})
+    return out
+
+
+def _worst_scores(rows: list[dict]) -> list[dict]:
+    """Every QA score with its stage page, lowest first."""
+    qs = [{**q, "stage": r["stage"], "ms": r["ms"], "href": r["href"], "colour": colour(q["value"])}
+          for r in rows for q in r["rec"].qa]
+    return sorted(qs, key=lambda q: q["value"])
+
+
 def render(ctx: Context) -> str:
     """Write OUTDIR/weblog/index.html and one page per stage result; return the index path."""
     from ..stages import get_stage
@@ -69,8 +87,13 @@ def render(ctx: Context) -> str:
              if v.summary.get("time_range") else ""} for k, v in ctx.ms.items()]
     warnings = [f"{k}: MODEL_DATA was being written when a run stopped; it is partly written. Rerun "
                 f"with --resume to finish it." for k, v in ctx.ms.items() if v.model_data.startswith("writing")]
+    worst = _worst_scores(rows)
+    banner = next(({"colour": c, "text": f"{n} QA score{'s' if n > 1 else ''} at or below {lim}: see below"}
+                   for c, lim in (("red", 0.33), ("yellow", 0.66))
+                   for n in [sum(1 for w in worst if w["value"] <= lim)] if n), None)
     idx = env.get_template("index.html").render(
         ctx=ctx, root="", nav=nav, mses=mses, stages=rows, warnings=warnings, start=_fmt_time(ctx.started),
+        fluxes=_front_fluxes(ctx, rows), worst=worst[:8], banner=banner,
         end=_fmt_time(ctx.finished), duration=f"{ctx.finished - ctx.started:.1f} s" if ctx.finished else "")
     with open(os.path.join(out, "index.html"), "w") as fh:
         fh.write(idx)
