@@ -67,6 +67,17 @@ def crawl(browser, start: str, check_link) -> dict:
     return pages
 
 
+def assert_flux_table(page, rows_selector: str, fluxes: dict) -> None:
+    """The page's 12 flux rows (data-field, data-spw, .flux-value, .flux-error) equal fluxes.json."""
+    rows = page.eval_on_selector_all(rows_selector, "els => els.map(e => [e.dataset.field, e.dataset.spw, "
+                                     "e.querySelector('.flux-value').textContent, e.querySelector('.flux-error').textContent])")
+    assert len(rows) == 12
+    for field, spw, val, err in rows:
+        want = fluxes[field]["spws"][spw]
+        assert float(val) == pytest.approx(want["flux_jy"], abs=5e-7)
+        assert float(err) == pytest.approx(want["error_jy"], abs=5e-7)
+
+
 def test_weblog_from_file_url(browser, demo_run):
     start = (demo_run / "weblog" / "index.html").as_uri()
 
@@ -81,25 +92,13 @@ def test_weblog_from_file_url(browser, demo_run):
     page = browser.new_page()
     url = next(u for u in stage_pages if "fluxtransfer" in u)
     page.goto(url)
-    rows = page.eval_on_selector_all("tr.flux", "els => els.map(e => [e.dataset.field, e.dataset.spw, "
-                                     "e.querySelector('.flux-value').textContent, e.querySelector('.flux-error').textContent])")
-    assert len(rows) == 12
-    for field, spw, val, err in rows:
-        want = fluxes[field]["spws"][spw]
-        assert float(val) == pytest.approx(want["flux_jy"], abs=5e-7)
-        assert float(err) == pytest.approx(want["error_jy"], abs=5e-7)
+    assert_flux_table(page, "tr.flux", fluxes)
     os.makedirs(ARTIFACTS, exist_ok=True)
     page.screenshot(path=os.path.join(ARTIFACTS, "weblog_fluxtransfer.png"), full_page=True)
     page.goto(start)
     page.screenshot(path=os.path.join(ARTIFACTS, "weblog_index.png"), full_page=True)
     # the front page leads with the fluxes: its table equals fluxes.json too
-    front = page.eval_on_selector_all("tr.frontflux", "els => els.map(e => [e.dataset.field, e.dataset.spw, "
-                                      "e.querySelector('.flux-value').textContent, e.querySelector('.flux-error').textContent])")
-    assert len(front) == 12
-    for field, spw, val, err in front:
-        want = fluxes[field]["spws"][spw]
-        assert float(val) == pytest.approx(want["flux_jy"], abs=5e-7)
-        assert float(err) == pytest.approx(want["error_jy"], abs=5e-7)
+    assert_flux_table(page, "tr.frontflux", fluxes)
     assert page.query_selector("#worstqa") is not None
     # QA colours on the index
     cells = page.eval_on_selector_all("#stages td[class*='qa-']", "els => els.map(e => e.className)")

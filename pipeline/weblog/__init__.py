@@ -64,6 +64,15 @@ def _worst_scores(rows: list[dict]) -> list[dict]:
     return sorted(qs, key=lambda q: q["value"])
 
 
+def _banner(worst: list[dict]) -> dict | None:
+    """Red when any score is <= 0.33, else yellow when any is <= 0.66, else none."""
+    for c, lim in (("red", 0.33), ("yellow", 0.66)):
+        n = sum(1 for w in worst if w["value"] <= lim)
+        if n:
+            return {"colour": c, "text": f"{n} QA score{'s' if n > 1 else ''} at or below {lim}: see below"}
+    return None
+
+
 def render(ctx: Context) -> str:
     """Write OUTDIR/weblog/index.html and one page per stage result; return the index path."""
     from ..stages import get_stage
@@ -88,9 +97,7 @@ def render(ctx: Context) -> str:
     warnings = [f"{k}: MODEL_DATA was being written when a run stopped; it is partly written. Rerun "
                 f"with --resume to finish it." for k, v in ctx.ms.items() if v.model_data.startswith("writing")]
     worst = _worst_scores(rows)
-    banner = next(({"colour": c, "text": f"{n} QA score{'s' if n > 1 else ''} at or below {lim}: see below"}
-                   for c, lim in (("red", 0.33), ("yellow", 0.66))
-                   for n in [sum(1 for w in worst if w["value"] <= lim)] if n), None)
+    banner = _banner(worst)
     idx = env.get_template("index.html").render(
         ctx=ctx, root="", nav=nav, mses=mses, stages=rows, warnings=warnings, start=_fmt_time(ctx.started),
         fluxes=_front_fluxes(ctx, rows), worst=worst[:8], banner=banner,
