@@ -11,18 +11,25 @@ factor (0 for the reference fields, whose solutions were made against their mode
 Weights are SNR^2 (the variance of ln A is 1/SNR^2). Solutions whose normalised residual exceeds
 `reject` times the robust scatter (MAD) of the most flexible drift model are dropped, the
 threshold lowered in steps so that a gross outlier goes before it can pull its antenna's other
-solutions; every candidate drift model is then fitted to the same solutions. The drift order K is
-chosen from 0..max_order by BIC (chi2 + p ln n); K = 0 is CASA's assumption of constant gains,
-and then the estimate is an SNR-weighted, outlier-rejecting version of CASA's. The drift model
-(Kc, Ka) is chosen by BIC among none, common linear or quadratic, per-antenna linear (with or
-without a common quadratic) and per-antenna quadratic: a richer model must lower BIC by more
-than STRONG_BIC (very strong evidence), else the simpler one is kept. The flux's
-statistical error is measured, as CASA's is, from the scatter of the per-antenna estimates
-(each antenna's weighted mean residual about the joint model, residuals corrected for their
-leverage): weighted standard deviation / sqrt(N_eff - 1), the reference's scatter added; the
-solutions' nominal SNRs do not describe that scatter well. Its temporal
-error comes from a jackknife over the solution times: the spread of leave-one-time-out fluxes
-beyond the statistical error.
+solutions; every candidate drift model is then fitted to the same solutions.
+
+Drift model: (Kc, Ka) among none, common linear or quadratic, per-antenna linear (with or without
+a common quadratic) and per-antenna quadratic, by BIC = chi2 / s^2 + p ln n, where s^2 is the
+noise level measured from the most flexible model's residuals (the solutions' nominal SNRs
+misstate it by factors of 2-6, which would rescale every chi2 difference). A richer model must
+lower BIC by more than STRONG_BIC (10: very strong evidence), else the simpler one is kept. Since
+the drift is extrapolated to the reference's scans, it must also pass an edge check: per transfer
+field with >= 3 solution times, the time nearest the reference is held out and predicted from the
+rest; the drift must predict it better than constant gains. No drift is CASA's assumption, and
+then the estimate is an SNR-weighted, outlier-rejecting version of CASA's. `JointFit.note` says
+what was chosen and why.
+
+The flux's statistical error is measured, as CASA's is, from the scatter of the per-antenna
+estimates (each antenna's weighted mean residual about the joint model, residuals corrected for
+their leverage): weighted standard deviation / sqrt(N_eff - 1), the reference's scatter added;
+never below the fit's own covariance at the measured noise (which carries the drift's
+extrapolation to the reference). Its temporal error comes from a jackknife over the solution
+times: the spread of leave-one-time-out fluxes beyond the statistical error.
 """
 from __future__ import annotations
 
@@ -32,7 +39,7 @@ import numpy as np
 
 
 MODELS = [(0, 0), (1, 0), (2, 0), (0, 1), (2, 1), (0, 2)]   # (common order, per-antenna order)
-STRONG_BIC = 15.0       # BIC drop that counts as very strong evidence for a richer drift model
+STRONG_BIC = 10.0       # BIC drop that counts as very strong evidence (Kass & Raftery) for a richer drift
 
 
 @dataclass
@@ -47,6 +54,7 @@ class JointFit:
     chi2_red: float = 1.0
     ant_ratio: dict = field(default_factory=dict)   # (field, antenna) -> (flux estimate Jy, error Jy)
     model: tuple = (0, 0)                           # (common, per-antenna) drift orders chosen
+    note: str = ""                                  # why this drift model
 
 
 def _design(field_idx, ant, tau, nant, nfield_free, model):
@@ -118,18 +126,65 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
         A = _design(fidx, ant, tau, nant, len(transfer), order)
         coef, cov, r, npar = _fit(y[u], w[u], A[u])
         chi2 = float(np.sum(w[u] * r ** 2))
-        bic[order] = chi2 + npar * np.log(u.sum())
         fits[order] = (coef, cov, u, chi2, npar, A)
-    # the simplest model unless a richer one is very strongly preferred (BIC lower by more than
-    # STRONG_BIC): a drift is modelled only where the data support it beyond doubt, since its
-    # extrapolation to a lone reference scan moves every flux
-    order = models[0]
+    # BIC with the noise level measured from the most flexible model's residuals (the solutions'
+    # nominal SNRs misstate it by up to x5 either way, which would rescale every chi2 difference)
+    flex = fits[models[-1]]
+    s2 = flex[3] / max(int(u.sum()) - flex[4], 1)
+    for order in models:
+        bic[order] = fits[order][3] / s2 + fits[order][4] * np.log(u.sum())
+    best = models[0]
     for m in sorted(models, key=lambda m: fits[m][4]):
-        if bic[m] < bic[order] - STRONG_BIC:
-            order = m
-    coef, cov, u, chi2, npar, A = fits[order]
+        if bic[m] < bic[best] - STRONG_BIC:
+            best = m
+    const = _result(fits[models[0]], models[0], bic, y, w, field, ant, time, reference, transfer)
+    if best == models[0]:
+        return const
+    # the drift is extrapolated to the reference's scans: it is modelled only if it also predicts
+    # the held-out solutions of a field nearest the reference better than constant gains do
+    gain = _edge_check(y, w, u, fidx, ant, tau, nant, len(transfer), field, time, reference, best)
+    if gain is not None and gain <= 0:
+        const.note = (f"drift {best} preferred by BIC (lower by {bic[models[0]] - bic[best]:.0f}) but it "
+                      f"does not predict the solutions nearest the reference: constant gains kept")
+        return const
+    drift = _result(fits[best], best, bic, y, w, field, ant, time, reference, transfer)
+    drift.note = f"drift {best}: BIC lower by {bic[models[0]] - bic[best]:.0f}"
+    if gain is not None:
+        drift.note += f"; predicts the held-out solutions nearest the reference {gain:.0%} better"
+    return drift
+
+
+def _edge_check(y, w, u, fidx, ant, tau, nant, nfree, field, time, reference, model) -> float | None:
+    """Relative gain in prediction error (1 - chi2_drift / chi2_const) on held-out solutions: per
+    transfer field with at least three solution times, its time nearest the reference's scans is
+    left out and predicted from the rest. None when no field has three times."""
+    rt = np.round(time, 1)
+    tref = np.unique(rt[np.isin(field, reference)])
+    err = {model: 0.0, (0, 0): 0.0}
+    used = False
+    for j in range(nfree):
+        times = np.unique(rt[u & (fidx == j)])
+        if len(times) < 3:
+            continue
+        edge = times[np.argmin(np.abs(times[:, None] - tref[None, :]).min(axis=1))]
+        held = u & (fidx == j) & (rt == edge)
+        train = u & ~held
+        for m in err:
+            A = _design(fidx, ant, tau, nant, nfree, m)
+            coef, _, _, _ = _fit(y[train], w[train], A[train])
+            known = np.abs(A[train]).sum(axis=0) > 0          # antennas without training data
+            ok = held & (np.abs(A[:, ~known]).sum(axis=1) == 0)
+            err[m] += float(np.sum(w[ok] * (y[ok] - A[ok] @ coef) ** 2))
+        used = True
+    if not used or err[(0, 0)] <= 0:
+        return None
+    return 1 - err[model] / err[(0, 0)]
+
+
+def _result(fit, order, bic, y, w, field, ant, time, reference, transfer) -> JointFit:
+    """Fluxes, per-antenna ratios and the error terms of one fitted drift model."""
+    coef, cov, u, chi2, npar, A = fit
     dof = max(int(u.sum()) - npar, 1)
-    scale = max(chi2 / dof, 1.0)
     out = JointFit(max(order), {str(k): v for k, v in bic.items()}, {}, {}, rejected=int((~u).sum()),
                    chi2_red=chi2 / dof)
     out.model = order
@@ -151,10 +206,12 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
                 e = 1 / np.sqrt(float(np.sum(w[m])))
                 out.ant_ratio[(f, int(a))] = (s * float(np.exp(2 * ra)), 2 * s * float(np.exp(2 * ra)) * e)
         var = _scatter(resid, w, u, field == f, ant)
+        fitvar = cov[base + j, base + j] * out.chi2_red       # the fit's, at the measured noise
         if var is not None:     # the field's and the reference's scatter, as in CASA's ratios
-            out.stat_err[f] = float(2 * s * np.sqrt(var + (ref_var or 0.0)))
+            var = max(var + (ref_var or 0.0), fitvar)
+            out.stat_err[f] = float(2 * s * np.sqrt(var))
         else:
-            out.stat_err[f] = float(2 * s * np.sqrt(cov[base + j, base + j]))
+            out.stat_err[f] = float(2 * s * np.sqrt(fitvar))
     out.temporal_err = _jackknife(y, w, A, u, time, base, transfer, out)
     return out
 

@@ -58,6 +58,7 @@ class SpwFlux(BaseModel):
     joint_flux_jy: float | None = None
     joint_error_jy: float | None = None
     drift_order: int | None = None           # gain-drift polynomial order the joint fit chose
+    drift_note: str = ""                      # which drift model the joint fit chose and why
 
 
 class FieldRoleRecord(BaseModel):

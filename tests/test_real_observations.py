@@ -27,6 +27,26 @@ def qa_of(ctx, stage):
     return [q for r in ctx.results if r.stage == stage for q in r.qa]
 
 
+def _drift_from_table(path, field, ref_field):
+    """Per antenna and polarisation with >= 4 solutions of `field`: the slope of ln|g| in time
+    (per hour) and ln|g| extrapolated to the reference's first scan minus its mean."""
+    t = table(path, ack=False)
+    fid, tm, ant = t.getcol("FIELD_ID"), t.getcol("TIME"), t.getcol("ANTENNA1")
+    amp, flag = np.abs(t.getcol("CPARAM"))[:, 0, :], t.getcol("FLAG")[:, 0, :]
+    t.close()
+    t0 = tm[fid == ref_field].min()
+    slopes, edges = [], []
+    for a in np.unique(ant[fid == field]):
+        for p in range(amp.shape[1]):
+            k = (fid == field) & (ant == a) & ~flag[:, p]
+            if k.sum() >= 4:
+                y = np.log(amp[k, p])
+                b, c = np.polyfit((tm[k] - t0) / 3600, y, 1)
+                slopes.append(b)
+                edges.append(c - y.mean())
+    return np.array(slopes), np.array(edges)
+
+
 def test_ngc5921_no_overrides(ngc5921_copy, tmp_path):
     ctx = run_recipe("gfluxscale", [ngc5921_copy], str(tmp_path / "o"), weblog=False)
     st = ctx.ms["ngc5921.ms"]
@@ -36,10 +56,21 @@ def test_ngc5921_no_overrides(ngc5921_copy, tmp_path):
     assert roles["N5921_2"][0] == "target"
     got = st.fluxes["1445+09900002_0"].spws["0"].flux_jy
     assert st.fluxes["1445+09900002_0"].spws["0"].estimator == "joint"
-    assert got == pytest.approx(CASA_1445_ALL, rel=3e-3)      # the issue's bound (default estimator)
     casa = run_recipe("gfluxscale", [ngc5921_copy], str(tmp_path / "c"), ["fluxtransfer.estimator=casa"],
                       weblog=False).ms["ngc5921.ms"].fluxes["1445+09900002_0"].spws["0"].flux_jy
     assert casa == pytest.approx(CASA_1445_ALL, rel=2e-4)     # CASA's estimator: CASA's number
+    # The default (joint) estimator models the gain drift these data have. Issue 11 asked for
+    # CASA's value within 0.3 %; since issue 14 the joint estimator finds a drift of the 1445+099
+    # gains (BIC and the held-out edge check) and moves the flux by -0.64 %. Checked here
+    # independently of the pipeline's fit: a straight line per antenna through its 1445+099
+    # amplitudes (numpy polyfit on the amplitude table) shows the drift, and extrapolating it to
+    # 3C286's scan predicts the joint/CASA ratio.
+    slope, edge = _drift_from_table(ctx.abspath(st.calibration("amplitude").table), 1, 0)
+    assert slope.mean() > 4 * slope.std(ddof=1) / np.sqrt(len(slope))       # the drift is real (7 sigma)
+    predicted = float(np.exp(2 * edge.mean()))
+    tol = 3 * 2 * edge.std(ddof=1) / np.sqrt(len(edge))
+    assert got / casa == pytest.approx(predicted, abs=tol)
+    assert "BIC lower" in st.fluxes["1445+09900002_0"].spws["0"].drift_note
     # the target is never solved: no solutions for field 2 in any table, not in the cube
     for e in st.callibrary:
         assert 2 not in set(table(ctx.abspath(e.table), ack=False).getcol("FIELD_ID"))

@@ -157,7 +157,7 @@ def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, li
             if jf is not None and r.field_id in jf.flux:
                 stat, temp = jf.stat_err[r.field_id], jf.temporal_err.get(r.field_id, 0.0)
                 v.joint_flux_jy, v.joint_error_jy = jf.flux[r.field_id], float(np.hypot(stat, temp))
-                v.drift_order = jf.order
+                v.drift_order, v.drift_note = jf.order, jf.note
             if inputs.estimator == "joint" and v.joint_flux_jy is not None:
                 v.flux_jy, v.error_jy, v.estimator = v.joint_flux_jy, v.joint_error_jy, "joint"
                 v.error_stat_jy, v.error_temporal_jy = stat, temp
