@@ -50,7 +50,7 @@ def _cmd_fluxscale(args) -> int:
 def _cmd_run(args) -> int:
     from .recipe import run_recipe
     ctx = run_recipe(args.recipe, args.ms, args.out, args.set, args.resume, args.parallel,
-                     weblog=not args.no_weblog)
+                     weblog=not args.no_weblog, scheduler=args.scheduler)
     _print_fluxes(ctx)
     print(f"context, fluxes.json and weblog in {ctx.outdir}")
     return 0
@@ -70,8 +70,12 @@ def _cmd_inputs(args) -> int:
     from .stages import get_stage
     st = get_stage(args.stage)
     print(f"{st.name}: {st.description}")
-    for name, typ, default, desc in describe(st):
-        print(f"  {name:18s} {typ:28s} default {default:10s} {desc}")
+    for d in describe(st):
+        print(f"  {d['name']}: {d['type']}, default {d['default']}")
+        print(f"      {d['description']}")
+        if d["blank"]:
+            print(f"      blank: {d['blank']}")
+        print(f"      example: {d['example']}")
     return 0
 
 
@@ -113,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a stage parameter (repeatable)")
     r.add_argument("--out", default="fluxpipe_out", help="output directory")
     r.add_argument("--resume", action="store_true", help="continue after the last completed stage")
-    r.add_argument("--parallel", type=int, default=1, help="MSes processed at once")
+    r.add_argument("--parallel", type=int, default=1, help="MSes processed at once (local processes)")
+    r.add_argument("--scheduler", default="", metavar="tcp://HOST:PORT",
+                   help="run one task per MS on this dask.distributed scheduler (workers need the MS "
+                        "paths and the output folder on a shared filesystem)")
     r.add_argument("--no-weblog", action="store_true")
     r.set_defaults(func=_cmd_run)
 

@@ -3,7 +3,8 @@
 A recipe file: `stages: [ {stage_name: {param: value}}, ... ]`. `--set stage.param=value`
 overrides are parsed by the parameter's type (a string parameter takes the text as typed;
 numbers, booleans and lists use YAML syntax) and validated against the stage's Inputs.
-Each MS runs all stages in order in its own process when parallel > 1 (results identical to
+Each MS runs all stages in order in its own process when parallel > 1, or as one task on a
+dask.distributed cluster with a scheduler address (pipeline.distribute; results identical to
 a serial run); the Context is saved to OUTDIR/context.json after every stage, and `resume`
 skips the stages an MS has already completed.
 """
@@ -15,7 +16,6 @@ import logging
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from types import UnionType
 from typing import Union, get_args, get_origin
 
@@ -23,6 +23,7 @@ import yaml
 
 from . import __version__
 from .context import Context, MSState, StageRecord
+from .distribute import run_many
 from .errors import InputsError, PipelineError
 from .ms import read_metadata
 from .ms.model import WriteStats
@@ -150,6 +151,8 @@ def run_ms(ms_path: str, name: str, steps, resume: bool, context: Context, progr
         if task is not None:
             progress.update(task, completed=i, description=f"{name}: {sname}")
         stage = get_stage(sname)
+        if stage.scope != "ms":     # run-wide stages run after every MS (_run_all)
+            continue
         inputs = make_inputs(stage, params)
         own = _hash({"stage": sname, "inputs": inputs.model_dump(mode="json"),
                      "consumes": stage.consumes(context, name, inputs, md)})
@@ -199,17 +202,23 @@ def _record_io(st, r0: int, w0: int, ws0: float) -> None:
     io.write_seconds = WriteStats.seconds - ws0
 
 
-def _run_one(args):
-    ms_path, name, steps, resume, ctx_json = args
-    ctx = Context.model_validate_json(ctx_json)
-    ctx.part = name
-    try:
-        run_ms(ms_path, name, steps, resume, ctx)
-        return ctx.model_dump_json(), ""
-    except PipelineError as exc:
-        return ctx.model_dump_json(), str(exc)
-    except Exception as exc:  # a bug in one MS's run must not lose the others' results
-        return ctx.model_dump_json(), f"{name}: internal error: {type(exc).__name__}: {exc}"
+def _run_all(ctx: Context, steps, errors: list[str]) -> None:
+    """The run-wide stages (scope 'all', e.g. crosseb), once, over the MSes that have results;
+    recomputed every time (they only read the Context). Nothing to do for a single MS."""
+    ctx.results = [r for r in ctx.results if r.ms != "all"]
+    if len(ctx.ms) < 2:
+        return
+    for i, (sname, params, user) in enumerate(steps):
+        stage = get_stage(sname)
+        if stage.scope != "all":
+            continue
+        t = time.perf_counter()
+        try:
+            res = stage.run(ctx, "all", make_inputs(stage, params), user)
+        except PipelineError as exc:
+            errors.append(f"stage {sname} (all EBs) failed: {exc}")
+            continue
+        res.merge_into(ctx, i, time.perf_counter() - t)
 
 
 def _preflight(steps, mses: list[str], outdir: str):
@@ -235,7 +244,7 @@ def _preflight(steps, mses: list[str], outdir: str):
 
 
 def run_recipe(recipe: str, mses: list[str], outdir: str = "fluxpipe_out", overrides=None,
-               resume: bool = False, parallel: int = 1, weblog: bool = True) -> Context:
+               resume: bool = False, parallel: int = 1, weblog: bool = True, scheduler: str = "") -> Context:
     """Run `recipe` over `mses`; write OUTDIR/context.json, fluxes.json and (weblog) the weblog.
     Preflight checks and locks come first (pipeline.runguard); nothing is computed before."""
     steps = load_recipe(recipe, overrides)
@@ -244,13 +253,13 @@ def run_recipe(recipe: str, mses: list[str], outdir: str = "fluxpipe_out", overr
     try:
         for lk in locks:
             held.append(lk.acquire())
-        return _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog)
+        return _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog, scheduler)
     finally:
         for lk in held:
             lk.release()
 
 
-def _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog) -> Context:
+def _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog, scheduler="") -> Context:
     if resume and os.path.exists(os.path.join(outdir, "context.json")):
         ctx = Context.load(outdir)
         ctx.command, ctx.finished = " ".join(sys.argv), 0.0
@@ -258,19 +267,10 @@ def _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog) ->
         ctx = Context(outdir=outdir, recipe=recipe, version=__version__,
                       command=" ".join(sys.argv), started=time.time())
     errors = []
-    if parallel > 1 and len(mses) > 1:
+    if scheduler or (parallel > 1 and len(mses) > 1):
         base = ctx.model_dump_json()
-        with ProcessPoolExecutor(max_workers=parallel) as pool:
-            outs = list(pool.map(_run_one, [(m, n, steps, resume, base) for m, n in zip(mses, names)]))
-        for js, err in outs:
-            part = Context.model_validate_json(js)
-            if os.path.exists(part.path):
-                os.remove(part.path)
-            ctx.ms.update({k: v for k, v in part.ms.items() if k == part.part})
-            ctx.results = [r for r in ctx.results if r.ms != part.part] + \
-                [r for r in part.results if r.ms == part.part]
-            if err:
-                errors.append(err)
+        errors = run_many(ctx, [(run_ms, m, n, steps, resume, base) for m, n in zip(mses, names)],
+                          parallel, scheduler)
     else:
         progress = _progress()
         if progress:
@@ -285,11 +285,18 @@ def _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog) ->
         finally:
             if progress:
                 progress.stop()
-    ctx.results.sort(key=lambda r: (list(ctx.ms).index(r.ms) if r.ms in ctx.ms else 0, r.index))
+    _run_all(ctx, steps, errors)
+    ctx.results.sort(key=lambda r: (list(ctx.ms).index(r.ms) if r.ms in ctx.ms else len(ctx.ms), r.index))
     ctx.finished = time.time()
     ctx.save()
     with open(os.path.join(outdir, "fluxes.json"), "w") as fh:
         json.dump(ctx.fluxes_json(), fh, indent=1)
+    cross = next((r for r in ctx.results if r.stage == "crosseb" and r.ok), None)
+    if cross is not None:
+        with open(os.path.join(outdir, "crosseb.json"), "w") as fh:
+            json.dump(cross.summary, fh, indent=1)
+    elif os.path.exists(os.path.join(outdir, "crosseb.json")):     # from an earlier run of several MSes
+        os.remove(os.path.join(outdir, "crosseb.json"))
     if weblog:
         from .weblog import render
         render(ctx)

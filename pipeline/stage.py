@@ -8,6 +8,7 @@ the Results record which values were defaults, heuristic or set by the user.
 """
 from __future__ import annotations
 
+import shlex
 import time
 from typing import Any
 
@@ -33,9 +34,10 @@ class Results(BaseModel):
 
     def merge_into(self, context: Context, index: int, seconds: float) -> None:
         """The only way a stage changes the Context: set its MSState fields, add its record."""
-        st = context.ms[self.ms]
-        for k, v in self.updates.items():
-            setattr(st, k, v)
+        if self.updates:    # a run-wide stage (scope 'all') has no MS state to set
+            st = context.ms[self.ms]
+            for k, v in self.updates.items():
+                setattr(st, k, v)
         context.results.append(StageRecord(index=index, stage=self.stage, ms=self.ms, ok=True,
                                            inputs=self.inputs, summary=self.summary,
                                            qa=[q.model_dump() for q in self.qa],
@@ -48,6 +50,7 @@ class Stage:
     Inputs: type[Inputs] = Inputs
     description: str = ""
     writes_ms: bool = False         # True: the stage writes into the MS (locks, preflight)
+    scope: str = "ms"               # 'ms': once per MS; 'all': once per run, after every MS (ms='all')
 
     def consumes(self, context: Context, ms: str, inputs: Inputs, md) -> dict:
         """What the stage reads beyond its inputs and the MS (files), for its fingerprint."""
@@ -111,11 +114,41 @@ def _constraint_text(m) -> str:
     return ""
 
 
-def describe(stage: Stage) -> list[tuple[str, str, str, str]]:
-    """(name, type, default, description) rows for `fluxpipe inputs STAGE` and the weblog."""
+def describe(stage: Stage) -> list[dict]:
+    """Per parameter: name, type (with bounds), default, description, the heuristic that decides
+    a blank value, and an example --set line; for `fluxpipe inputs STAGE` and the weblog."""
     rows = []
     for k, f in stage.Inputs.model_fields.items():
         t = _type_text(f.annotation)
         bounds = ", ".join(c for c in (_constraint_text(m) for m in f.metadata) if c)
-        rows.append((k, t + (f" ({bounds})" if bounds else ""), repr(f.default), f.description or ""))
+        lens = [getattr(m, a) for m in f.metadata for a in ("min_length", "max_length") if hasattr(m, a)]
+        if len(lens) == 2 and lens[0] == lens[1]:
+            bounds = f"exactly {lens[0]} items"
+        extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        rows.append({"name": k, "type": t + (f" ({bounds})" if bounds else ""), "default": repr(f.default),
+                     "description": f.description or "", "blank": extra.get("blank", ""),
+                     "example": "--set " + shlex.quote(f"{stage.name}.{k}={extra.get('example') or _example(f)}")})
     return rows
+
+
+def _example(f) -> str:
+    """A value for the example --set line, when the field gives none: another Literal choice,
+    the other boolean, a number inside the bounds, a list in YAML syntax."""
+    from types import UnionType
+    from typing import Literal, Union, get_args, get_origin
+    d = f.default
+    ann = f.annotation
+    members = [a for a in get_args(ann) if a is not type(None)] if get_origin(ann) in (Union, UnionType) else [ann]
+    for a in members:
+        if get_origin(a) is Literal:
+            return next((str(v) for v in get_args(a) if v != d), str(d))
+    if get_origin(members[0]) is list:
+        return "[" + ",".join(map(str, d or ["VALUE"])) + "]"
+    if bool in members:
+        return str(not d).lower()
+    lo = next((getattr(m, a) for m in f.metadata for a in ("ge", "gt") if type(m).__name__.lower() == a), None)
+    if int in members:
+        return str((d if isinstance(d, int) else lo or 0) + 1)
+    if float in members:
+        return f"{(d if isinstance(d, float) and d > 0 else 1.0) * 1.5:g}"
+    return str(d) if d else "VALUE"

@@ -26,7 +26,7 @@ def two_ms(tmp_path_factory):
 def test_recipe_parsing_and_override_errors():
     steps = load_recipe("gfluxscale", ["ampflag.amp_outlier_sigma=10", "fluxtransfer.refspwmap=[0,0]"])
     assert [s[0] for s in steps] == ["precal", "setmodel", "resolvedcal", "phaseup", "ampsolve", "ampflag",
-                                     "fluxtransfer", "writeback"]
+                                     "fluxtransfer", "writeback", "crosseb"]
     assert steps[5][1]["amp_outlier_sigma"] == 10 and "amp_outlier_sigma" in steps[5][2]
     assert steps[6][1]["refspwmap"] == [0, 0]
     with pytest.raises(InputsError, match="has no parameter 'sigma'; valid: amp_outlier_sigma"):

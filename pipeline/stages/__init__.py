@@ -3,6 +3,7 @@ from ..errors import InputsError, valid_list
 from ..stage import Stage
 from .ampflag import Ampflag
 from .ampsolve import Ampsolve
+from .crosseb import Crosseb
 from .fluxtransfer import Fluxtransfer
 from .phaseup import Phaseup
 from .precal import Precal
@@ -11,7 +12,7 @@ from .setmodel import Setmodel
 from .writeback import Writeback
 
 STAGES: dict[str, Stage] = {s.name: s for s in (Precal(), Setmodel(), Resolvedcal(), Phaseup(), Ampsolve(),
-                                                  Ampflag(), Fluxtransfer(), Writeback())}
+                                                  Ampflag(), Fluxtransfer(), Writeback(), Crosseb())}
 
 
 def get_stage(name: str) -> Stage:

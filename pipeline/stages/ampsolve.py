@@ -1,6 +1,8 @@
 """ampsolve: amplitude-only gain solve (T) with the phase calibration pre-applied (on the cube)."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from ..stage import Stage
@@ -8,8 +10,8 @@ from .common import Solint, SolveInputs, solve_stage
 
 
 class AmpsolveInputs(SolveInputs):
-    solint: Solint = Field("inf", description="solution interval ('inf' = per scan)")
-    gaintype: str = Field("T", pattern="^[GT]$", description="T: polarisations combined; G: per polarisation")
+    solint: Solint = Field("inf", description="solution interval ('inf' = per scan)", json_schema_extra={"example": "60s"})
+    gaintype: Literal["G", "T"] = Field("T", description="T: polarisations combined; G: per polarisation")
 
 
 class Ampsolve(Stage):

@@ -20,14 +20,14 @@ from .common import apply_spec, cube_fields, field_list, md_of, needs, open_cube
 from .estimators import antenna_table, joint_estimates, reference_accuracy
 
 class FluxtransferInputs(Inputs):
-    transfer: str = Field("", description="transfer fields; default: the calibrators setmodel found (intents PHASE, BANDPASS, CHECK, ...; without intents, calibrator names)")
-    refspwmap: list[int] = Field([-1], description="CASA refspwmap")
-    gainthreshold: float = Field(-1.0, description="CASA gainthreshold (-1: off)")
-    antenna: str = Field("", description="antennas to use (CASA selection)")
-    fitorder: int | None = Field(None, ge=0, le=4, description="order of the spectral fit; blank = chosen by AICc over 0..min(3, spws-1) (with estimator casa: 1, as CASA)")
-    estimator: Literal["joint", "casa"] = Field("joint", description="'joint': all amplitude solutions fitted at once (per-antenna drift by BIC, SNR weights, outliers rejected); 'casa': CASA's fluxscale exactly")
-    reference_error: float | None = Field(None, ge=0, lt=1, description="fractional accuracy of the reference model; blank = by its origin (Perley-Butler 2017 2 %, planets and catalogues 5 %)")
-    catalogue_range: list[float] = Field([0.7, 1.4], min_length=2, max_length=2, description="derived / catalogue flux outside [low, high] scores red (a gross flux-scale error)")
+    transfer: str = Field("", description="transfer fields, comma-separated", json_schema_extra={"blank": "the calibrators setmodel found: intents PHASE, BANDPASS, CHECK, POLARIZATION, ...; without intents, calibrator names (J2000 coordinate names, flux.csv rows)", "example": "J0510+1800,J0530+1331"})
+    refspwmap: list[int] = Field([-1], description="CASA refspwmap: spw i of the transfer fields uses the reference's spw refspwmap[i]", json_schema_extra={"example": "[0,0,2,2]"})
+    gainthreshold: float = Field(-1.0, description="CASA gainthreshold: drop gains more than this fraction from the median (-1: off)", json_schema_extra={"example": "0.1"})
+    antenna: str = Field("", description="antennas to use (CASA selection)", json_schema_extra={"blank": "all antennas", "example": "!DA41"})
+    fitorder: int | None = Field(None, ge=0, le=4, description="order of the spectral fit (log S vs log frequency)", json_schema_extra={"blank": "chosen by AICc over 0..min(3, spws - 1), with a note; equal frequencies lower it (with estimator casa: 1, as CASA)", "example": "1"})
+    estimator: Literal["joint", "casa"] = Field("joint", description="'joint': all amplitude solutions fitted at once (SNR weights, outliers rejected, a gain drift where BIC at the measured noise and a held-out edge check support it); 'casa': CASA's fluxscale exactly")
+    reference_error: float | None = Field(None, ge=0, lt=1, description="fractional accuracy of the reference model (the error budget's reference term)", json_schema_extra={"blank": "by the model's origin: Perley-Butler 2017 2 %; planets, moons, flux.csv catalogue and manual fluxes 5 %", "example": "0.03"})
+    catalogue_range: list[float] = Field([0.7, 1.4], min_length=2, max_length=2, description="derived / catalogue flux outside [low, high] scores red (a gross flux-scale error)", json_schema_extra={"example": "[0.8,1.25]"})
 
 
 def field_fluxes(d: dict, st) -> dict[str, FieldFlux]:

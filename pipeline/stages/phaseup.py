@@ -1,6 +1,8 @@
 """phaseup: phase-only gain solve per calibrator field and spw (on the cube)."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from ..stage import Stage
@@ -8,8 +10,8 @@ from .common import Solint, SolveInputs, solve_stage
 
 
 class PhaseupInputs(SolveInputs):
-    phaseupsolint: Solint = Field("int", description="solution interval: 'int', 'inf', '30s', '2min'")
-    gaintype: str = Field("G", pattern="^[GT]$", description="G: per polarisation; T: combined")
+    phaseupsolint: Solint = Field("int", description="solution interval: 'int', 'inf', '30s', '2min'", json_schema_extra={"example": "30s"})
+    gaintype: Literal["G", "T"] = Field("G", description="G: per polarisation; T: combined")
 
 
 class Phaseup(Stage):

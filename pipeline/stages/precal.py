@@ -25,11 +25,11 @@ from .common import md_of
 
 
 class PrecalInputs(Inputs):
-    gaintable: list[str] = Field([], description="CASA caltables to pre-apply (K, B, Tsys, G, T), as gaincal's gaintable")
-    gainfield: list[str] = Field([], description="per table: '' (all fields), 'nearest' or field names, as gaincal's")
-    interp: list[str] = Field([], description="per table: 'linear' or 'nearest' in time")
-    spwmap: list[list[int]] = Field([], description="per table: data spw i uses table spw spwmap[i]")
-    calwt: list[bool] = Field([], description="per table: scale weights by the gains (CASA's default True; never for delays)")
+    gaintable: list[str] = Field([], description="CASA caltables to pre-apply (K, B, Tsys, G, T), as gaincal's gaintable", json_schema_extra={"blank": "nothing pre-applied", "example": "[delay.K,bandpass.B]"})
+    gainfield: list[str] = Field([], description="per table: '' (all fields), 'nearest' or field names, as gaincal's", json_schema_extra={"blank": "'' for every table (all fields)", "example": "['',nearest]"})
+    interp: list[str] = Field([], description="per table: 'linear' or 'nearest' in time", json_schema_extra={"blank": "'linear' for every table", "example": "[linear,nearest]"})
+    spwmap: list[list[int]] = Field([], description="per table: data spw i uses table spw spwmap[i]", json_schema_extra={"blank": "each spw its own", "example": "[[],[0,0,0,0]]"})
+    calwt: list[bool] = Field([], description="per table: scale weights by the gains (CASA's default True; never for delays)", json_schema_extra={"blank": "true for every table but delays (as CASA)", "example": "[false,true]"})
 
 
 def table_path(t: str, md) -> str:

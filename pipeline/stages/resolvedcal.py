@@ -23,8 +23,8 @@ MAX_PLOT_POINTS = 20000
 class ResolvedcalInputs(Inputs):
     hm_resolvedcals: Literal["automatic", "manual"] = Field("automatic", description="automatic selection or the antenna list below")
     peak_fraction: float = Field(0.2, gt=0, lt=1, description="keep baselines whose disk visibility exceeds this fraction of the shortest baseline's")
-    antenna: str = Field("", description="manual antenna list (names or ids) for the reference field")
-    refant: str = Field("", description="reference antennas, best first; default: ALMA ranking")
+    antenna: str = Field("", description="manual antenna list (names or ids) for the reference field, with hm_resolvedcals=manual", json_schema_extra={"blank": "with 'automatic': antennas whose baselines keep the disk visibility above peak_fraction", "example": "DA41,DA42,DV03"})
+    refant: str = Field("", description="reference antennas, best first (names or ids)", json_schema_extra={"blank": "ALMA's ranking: fewest flagged data and closest to the array centre", "example": "DV05,DA41"})
 
 
 def select_resolved_antennas(md: MSMetadata, model: SourceModel, refant: int,

@@ -36,15 +36,15 @@ def reffile_path(reffile: str, ms_path: str) -> str:
 
 
 class SetmodelInputs(Inputs):
-    reference: str = Field("", description="reference field(s), comma-separated; default: intent AMPLITUDE, else by name (flux standard, solar-system body, flux.csv)")
-    reffile: str = Field("flux.csv", description="flux.csv path (relative paths: beside the MS)")
-    standard: str = Field("auto", description="'auto' or 'Perley-Butler 2017' for standard calibrators")
-    flux: float | None = Field(None, gt=0, description="manual Stokes I (Jy) at reffreq_hz; wins over reffile")
-    spix: list[float] = Field([0.0], description="spectral index [alpha] or log polynomial [a, b, ...]")
-    reffreq_hz: float | None = Field(None, gt=0, description="reference frequency of a manual flux")
-    disk_arcsec: float | Literal["fit"] | None = Field(None, description="disk diameter of the reference (arcsec): blank = automatic (solar-system body: ephemeris; flux.csv 'diameter='), 0 = point source, 'fit' = fitted to the data")
-    limb: float = Field(0.0, ge=0, description="limb-darkening exponent of the disk model, I ~ (1 - r^2)^limb")
-    spw: str = Field("", description="spws/channels of every solve (CASA syntax, e.g. '0:5~58,2'); default: the science windows")
+    reference: str = Field("", description="reference field(s), comma-separated", json_schema_extra={"blank": "intent AMPLITUDE; without intents, by name: a Perley-Butler 2017 standard, a solar-system body, a flux.csv row", "example": "J0423-0120"})
+    reffile: str = Field("flux.csv", description="flux.csv path (relative paths: beside the MS)", json_schema_extra={"example": "/data/flux.csv"})
+    standard: str = Field("auto", description="'auto' or 'Perley-Butler 2017' for standard calibrators", json_schema_extra={"example": "Perley-Butler 2017"})
+    flux: float | None = Field(None, gt=0, description="manual Stokes I (Jy) at reffreq_hz; wins over reffile", json_schema_extra={"blank": "the standard's model (Perley-Butler 2017) or the reference's flux.csv row", "example": "1.25"})
+    spix: list[float] = Field([0.0], description="spectral index [alpha] or log polynomial [a, b, ...] of a manual flux", json_schema_extra={"example": "[-0.7]"})
+    reffreq_hz: float | None = Field(None, gt=0, description="reference frequency of a manual flux", json_schema_extra={"blank": "the mean centre frequency of the spws", "example": "100e9"})
+    disk_arcsec: float | Literal["fit"] | None = Field(None, description="disk diameter of the reference (arcsec): 0 = point source, 'fit' = fitted to the data", json_schema_extra={"blank": "a solar-system body's from the MS's EPHEM table, else astropy's ephemeris; flux.csv 'diameter='; else a point source", "example": "fit"})
+    limb: float = Field(0.0, ge=0, description="limb-darkening exponent of the disk model, I ~ (1 - r^2)^limb", json_schema_extra={"example": "0.3"})
+    spw: str = Field("", description="spws/channels of every solve (CASA syntax)", json_schema_extra={"blank": "the science windows: CH_AVG, WVR, SQLD and <= 4-channel duplicates left out, with reasons", "example": "0:5~58,2"})
 
 
 class Setmodel(Stage):

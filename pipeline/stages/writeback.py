@@ -12,7 +12,7 @@ from .common import md_of
 
 
 class WritebackInputs(Inputs):
-    fields: str = Field("", description="transfer fields to write; default: all with a derived flux")
+    fields: str = Field("", description="transfer fields to write, comma-separated", json_schema_extra={"blank": "every transfer field with a derived flux", "example": "J0510+1800"})
     reference: bool = Field(True, description="also write the reference models into their rows")
 
 

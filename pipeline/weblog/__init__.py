@@ -75,6 +75,7 @@ def _banner(worst: list[dict]) -> dict | None:
 
 def render(ctx: Context) -> str:
     """Write OUTDIR/weblog/index.html and one page per stage result; return the index path."""
+    from ..stage import describe
     from ..stages import get_stage
     out = os.path.join(ctx.outdir, "weblog")
     os.makedirs(os.path.join(out, "stages"), exist_ok=True)
@@ -110,13 +111,15 @@ def render(ctx: Context) -> str:
         st = ctx.ms.get(r.ms)
         try:
             desc = get_stage(r.stage).description
+            help_ = {d["name"]: d for d in describe(get_stage(r.stage))}
         except PipelineError:   # a stage no longer registered still renders
-            desc = ""
+            desc, help_ = "", {}
         base = os.path.splitext(os.path.basename(row["href"]))[0]
-        plots = stage_plots(r, st, os.path.join(out, "stages"), base, ctx.abspath) if (r.ok and st) else []
+        plots = stage_plots(r, st, os.path.join(out, "stages"), base, ctx.abspath) \
+            if (r.ok and (st or r.ms == "all")) else []
         rec = {**r.model_dump(), "n": row["n"],
                "qa": [{**q, "colour": colour(q["value"])} for q in r.qa]}
-        html = tpl.render(ctx=ctx, root="../", nav=nav, r=rec, description=desc, plots=plots,
+        html = tpl.render(ctx=ctx, root="../", nav=nav, r=rec, description=desc, plots=plots, help=help_,
                           fluxrows=_flux_rows(r, st) if r.stage == "fluxtransfer" and r.ok else [])
         with open(os.path.join(out, row["href"]), "w") as fh:
             fh.write(html)

@@ -92,6 +92,54 @@ def amp_vs_uvdist(npz: str, outdir: str, base: str, reference: str, selected: li
                  + (f"; {len(selected)} antennas selected for the resolved reference." if selected else "."))]
 
 
+def antenna_ratios(rows: list[dict], outdir: str, base: str) -> list[dict]:
+    """Per transfer field: the flux each antenna (and polarisation) alone gives, per spw, with its
+    error; the joint flux as a line; outlier antennas in black."""
+    out = []
+    for k, f in enumerate(dict.fromkeys(r["field"] for r in rows)):
+        fr = [r for r in rows if r["field"] == f]
+        names = list(dict.fromkeys(r["antenna"] for r in fr))
+        p = Plot(f"{f}: flux per antenna (x: antenna, a colour per spw)", "antenna index", "flux density (Jy)",
+                 720, 320)
+        for j, s in enumerate(sorted({r["spw"] for r in fr})):
+            rs = [r for r in fr if r["spw"] == s]
+            x = np.array([names.index(r["antenna"]) + 0.15 * r["pol"] + 0.05 * j for r in rs])
+            p.errorbar(x, [r["flux_jy"] for r in rs], [r["error_jy"] for r in rs],
+                       PALETTE[j % len(PALETTE)], f"spw {s}")
+            bad = [(xx, r["flux_jy"]) for xx, r in zip(x, rs) if r.get("outlier")]
+            if bad:
+                p.points(*zip(*bad), "black", "outlier" if j == 0 else "", size=4, marker="x")
+        outl = sorted({r["antenna"] for r in fr if r.get("outlier")})
+        out.append(_img(p, outdir, f"{base}_antennas_{k}.svg",
+                        f"per-antenna flux of {f} for every spw with error bars, outliers marked x",
+                        f"{f}: the flux each of {len(names)} antennas gives alone (polarisations side by "
+                        f"side); antenna order: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}; "
+                        f"outliers: {', '.join(outl) if outl else 'none'}."))
+    return out
+
+
+def cross_eb(summary: dict, outdir: str, base: str) -> list[dict]:
+    """Per field: its flux in every EB (x: EB) and spw, with errors, and the groups' means."""
+    out = []
+    for k, (f, res) in enumerate(summary.get("fields", {}).items()):
+        ebs = res["ebs"]
+        p = Plot(f"{f}: flux per EB (chi2 {res['chi2']:.1f} / {res['dof']}, p = {res['p']:.2g})",
+                 "EB (order of the run)", "flux density (Jy)", 640, 320)
+        groups = res["groups"]
+        for j, g in enumerate(groups):
+            rs = [res["rows"][i] for i in g["members"]]
+            x = np.array([ebs.index(r["ms"]) + 0.06 * j for r in rs])
+            col = PALETTE[j % len(PALETTE)]
+            p.errorbar(x, [r["flux_jy"] for r in rs], [r["error_jy"] for r in rs], col,
+                       f"{g['freq_hz'] / 1e9:.2f} GHz")
+            p.line([-0.2, len(ebs) - 0.8], [g["mean_jy"]] * 2, col, dash=True)
+        out.append(_img(p, outdir, f"{base}_crosseb_{k}.svg",
+                        f"flux of {f} in each of {len(ebs)} EBs per frequency, with error bars and means",
+                        f"{f}: flux per EB ({', '.join(ebs)}) and frequency (±1σ), dashed: the weighted "
+                        f"mean per frequency; chi2 {res['chi2']:.1f} for {res['dof']} dof."))
+    return out
+
+
 def stage_plots(rec, st, outdir: str, base: str, abspath) -> list[dict]:
     """The plots of one stage record (its artefacts and summary)."""
     art = {k: abspath(v) for k, v in rec.artefacts.items()}
@@ -100,7 +148,10 @@ def stage_plots(rec, st, outdir: str, base: str, abspath) -> list[dict]:
     if rec.stage in ("ampsolve", "ampflag") and "solutions" in art:
         return gain_vs_time(art["solutions"], outdir, base, "amplitude")
     if rec.stage == "fluxtransfer":
-        return flux_vs_freq(rec.summary.get("fluxes", {}), outdir, base)
+        return flux_vs_freq(rec.summary.get("fluxes", {}), outdir, base) + \
+            antenna_ratios(rec.summary.get("antennas") or [], outdir, base)
+    if rec.stage == "crosseb":
+        return cross_eb(rec.summary, outdir, base)
     if rec.stage == "resolvedcal" and "ampuv" in art:
         return amp_vs_uvdist(art["ampuv"], outdir, base, st.reference, st.resolved.antennas)
     return []

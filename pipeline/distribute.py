@@ -1,0 +1,91 @@
+"""Several MSes at once: a local process pool (`--parallel N`) or an existing dask.distributed
+cluster (`--scheduler tcp://host:port`), one task per MS.
+
+A task runs every per-MS stage of one MS (recipe.run_ms) on a copy of the Context and returns
+it as JSON with its error (if any) and the log records it emitted; the caller merges each MS's
+state, records and errors into the one Context and re-emits the logs under the MS's name, so a
+distributed run leaves the same context.json, fluxes.json and weblog as a serial one. Workers
+must see the MS paths and the output folder (a shared filesystem) and have fluxpipe installed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from .context import Context
+from .errors import InputsError, PipelineError
+
+log = logging.getLogger(__name__)
+
+
+class _Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.records: list[tuple[int, str]] = []
+
+    def emit(self, record):
+        self.records.append((record.levelno, record.getMessage()))
+
+
+def run_one(args) -> tuple[str, str, list[tuple[int, str]]]:
+    """One MS in a worker: (context JSON, error or '', [(level, message)]). args: (runner,
+    ms path, name, steps, resume, context JSON); runner is recipe.run_ms (passed, not imported)."""
+    run_ms, ms_path, name, steps, resume, ctx_json = args
+    ctx = Context.model_validate_json(ctx_json)
+    ctx.part = name
+    cap = _Capture()
+    logger = logging.getLogger("pipeline")     # every module logs under pipeline.*
+    logger.addHandler(cap)
+    old = logger.level
+    logger.setLevel(min(old or logging.INFO, logging.INFO))
+    try:
+        run_ms(ms_path, name, steps, resume, ctx)
+        err = ""
+    except PipelineError as exc:
+        err = str(exc)
+    except Exception as exc:  # a bug in one MS's run must not lose the others' results
+        err = f"{name}: internal error: {type(exc).__name__}: {exc}"
+    finally:
+        logger.removeHandler(cap)
+        logger.setLevel(old)
+    return ctx.model_dump_json(), err, cap.records
+
+
+def run_many(ctx: Context, tasks: list[tuple], parallel: int, scheduler: str) -> list[str]:
+    """Run the tasks (run_one's arguments) on the pool or cluster; merge into ctx; the errors."""
+    if scheduler:
+        outs = _on_cluster(scheduler, tasks)
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(max_workers=parallel) as pool:
+            outs = list(pool.map(run_one, tasks))
+    errors = []
+    for js, err, records in outs:
+        part = Context.model_validate_json(js)
+        if os.path.exists(part.path):
+            os.remove(part.path)
+        for level, msg in records:
+            log.log(level, "[%s] %s", part.part, msg)
+        ctx.ms.update({k: v for k, v in part.ms.items() if k == part.part})
+        ctx.results = [r for r in ctx.results if r.ms != part.part] + \
+            [r for r in part.results if r.ms == part.part]
+        if err:
+            errors.append(err)
+    return errors
+
+
+def _on_cluster(address: str, tasks: list[tuple]) -> list:
+    """One task per MS on the dask.distributed scheduler at `address` (tcp://host:port)."""
+    from distributed import Client
+    if not address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise InputsError(f"--scheduler {address}: give the scheduler's address, e.g. tcp://host:8786")
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise InputsError(f"--scheduler {address}: cannot connect ({type(exc).__name__}); start the "
+                          f"scheduler or check the address") from None
+    try:
+        futures = [client.submit(run_one, t, key=f"fluxpipe-{t[2]}", pure=False) for t in tasks]
+        return client.gather(futures)
+    finally:
+        client.close()

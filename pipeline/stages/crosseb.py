@@ -1,0 +1,87 @@
+"""crosseb: each calibrator's flux across the EBs of a run (runs once, after every MS).
+
+For every transfer field measured in two or more EBs: a table of its flux per EB and spw, a
+variability QA (chi2 of the fluxes about their weighted mean, per frequency group, with the
+budget's errors: heuristics.crosseb) and, optionally, one spectral fit over all EBs (order by
+AICc unless set, as fluxtransfer's). Which errors: 'data' (error_jy: statistical + temporal)
+when every EB's flux scale comes from the same reference source, whose model error is then
+common to all EBs and cancels in the comparison; 'total' (error_total_jy, adding the reference
+model's term) when the references differ. A run of one MS has nothing to compare and records
+nothing.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from heuristics.crosseb import P_RED, P_YELLOW, consistency, variability_score
+from heuristics.fluxscale import fit_by_ic, spectral_fit
+from ..qa import QAScore
+from ..stage import Inputs, Results, Stage, record_inputs
+
+
+class CrossebInputs(Inputs):
+    errors: Literal["auto", "data", "total"] = Field("auto", description="errors of the variability chi2: 'data' (statistical + temporal), 'total' (+ reference model)", json_schema_extra={"blank": "'auto': 'data' when every EB's reference is the same source (its model error is common), else 'total'"})
+    joint_fit: bool = Field(True, description="fit one spectrum to each field's fluxes of all EBs")
+    fitorder: int | None = Field(None, ge=0, le=3, description="order of the joint spectral fit", json_schema_extra={"blank": "chosen by AICc over 0..min(3, frequencies - 1)", "example": "1"})
+
+
+def flux_rows(context) -> dict[str, list[dict]]:
+    """field -> one row per EB and spw with a flux (from each MS's fluxtransfer results)."""
+    out: dict[str, list[dict]] = {}
+    for ms, st in context.ms.items():
+        for f, r in st.fluxes.items():
+            for s, v in r.spws.items():
+                if not v.missing and v.flux_jy and v.error_jy:
+                    out.setdefault(f, []).append({"ms": ms, "spw": int(s), "freq_hz": v.freq_hz,
+                                                  "flux_jy": v.flux_jy, "error_jy": v.error_jy,
+                                                  "error_total_jy": v.error_total_jy or v.error_jy})
+    return out
+
+
+class Crosseb(Stage):
+    name = "crosseb"
+    Inputs = CrossebInputs
+    scope = "all"
+    description = "Each calibrator's flux across the EBs of the run: table, variability QA, joint spectral fit"
+
+    def run(self, context, ms, inputs, user):
+        refs = {tuple(sorted(st.references)) for st in context.ms.values() if st.fluxes}
+        kind = inputs.errors
+        if kind == "auto":
+            kind = "data" if len(refs) == 1 else "total"
+        why = {"data": "every EB's flux scale comes from the same reference source; its model error is "
+                       "common to all EBs and cancels", "total": "the EBs' references differ; their model "
+                       "errors are independent"}[kind] if inputs.errors == "auto" else "set by the user"
+        fields, qa = {}, []
+        for f, rows in flux_rows(context).items():
+            ebs = sorted({r["ms"] for r in rows})
+            if len(ebs) < 2:
+                continue
+            fr = np.array([r["freq_hz"] for r in rows])
+            fl = np.array([r["flux_jy"] for r in rows])
+            er = np.array([r["error_jy" if kind == "data" else "error_total_jy"] for r in rows])
+            groups, chi2, dof, p = consistency(fr, fl, er, np.array([r["ms"] for r in rows]))
+            score = variability_score(p, dof)
+            res = {"ebs": ebs, "rows": rows, "chi2": chi2, "dof": dof, "p": p, "score": score,
+                   "groups": [{"freq_hz": g.freq_hz, "n": len(g.members), "mean_jy": g.mean_jy,
+                               "error_jy": g.error_jy, "chi2": g.chi2, "dof": g.dof, "members": g.members}
+                              for g in groups]}
+            if inputs.joint_fit:
+                fit = fit_by_ic(fr, fl, er) if inputs.fitorder is None else spectral_fit(fr, fl, er, inputs.fitorder)
+                res["fit"] = {"flux_jy": fit.flux, "error_jy": fit.flux_err, "reffreq_hz": fit.reffreq,
+                              "spidx_poly": list(fit.spidx[1:]) if len(fit.spidx) > 1 else [0.0],
+                              "spidx_err": list(fit.spidx_err[1:]) if len(fit.spidx_err) > 1 else [0.0],
+                              "order": fit.order, "note": fit.note}
+            fields[f] = res
+            verdict = ("consistent" if score == 1.0 else f"disagree beyond their errors (p < {P_YELLOW:g})"
+                       if score > 0.5 else f"vary (p < {P_RED:g}): a variable source or a flux-scale problem in one EB")
+            qa.append(QAScore(value=score, short=f"{f}: fluxes of {len(ebs)} EBs {verdict}",
+                              long=f"chi2 {chi2:.1f} for {dof} degrees of freedom (p = {p:.2g}) with the "
+                                   f"'{kind}' errors", metric="variability_chi2_p", metric_value=p,
+                              ms="all", field=f))
+        return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {"errors": kind}
+                                                                          if inputs.errors == "auto" else {}),
+                       summary={"errors": kind, "errors_why": why, "fields": fields})

@@ -1,0 +1,36 @@
+"""`fluxpipe inputs STAGE` (issue 15, item 4): readable types and bounds, defaults, the heuristic
+behind a blank value, and an example --set line that the recipe loader accepts."""
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.recipe import load_recipe
+from pipeline.stage import describe
+from pipeline.stages import STAGES
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_every_example_is_accepted(name):
+    for d in describe(STAGES[name]):
+        args = shlex.split(d["example"])
+        assert args[0] == "--set" and args[1].startswith(f"{name}.{d['name']}=")
+        steps = load_recipe("gfluxscale", [args[1]])                   # parses and validates, as `run`
+        params, user = next((p, u) for s, p, u in steps if s == name)
+        assert d["name"] in user
+        assert repr(params[d["name"]]) != d["default"], d   # a real change
+        assert "pydantic" not in d["type"].lower() and "Literal" not in d["type"], d["type"]
+
+
+def test_cli_inputs_text():
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "inputs", "phaseup"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "gaintype: 'G' | 'T', default 'G'" in out
+    assert "minsnr: float (>= 0), default 2.0" in out
+    assert "example: --set phaseup.gaintype=T" in out
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "inputs", "fluxtransfer"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "catalogue_range: list[float] (exactly 2 items), default [0.7, 1.4]" in out
+    assert "blank: chosen by AICc" in out
+    assert "example: --set fluxtransfer.estimator=casa" in out
