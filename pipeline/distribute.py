@@ -36,8 +36,9 @@ def run_one(args) -> tuple[str, str, list[tuple[int, str]]]:
     cap = _Capture()
     logger = logging.getLogger("pipeline")     # every module logs under pipeline.*
     logger.addHandler(cap)
-    old = logger.level
-    logger.setLevel(min(old or logging.INFO, logging.INFO))
+    old, prop = logger.level, logger.propagate
+    logger.setLevel(logging.INFO)
+    logger.propagate = False        # the caller re-emits the records at its own log level
     try:
         run_ms(ms_path, name, steps, resume, ctx)
         err = ""
@@ -48,6 +49,7 @@ def run_one(args) -> tuple[str, str, list[tuple[int, str]]]:
     finally:
         logger.removeHandler(cap)
         logger.setLevel(old)
+        logger.propagate = prop
     return ctx.model_dump_json(), err, cap.records
 
 

@@ -150,3 +150,33 @@ def test_weblog_command_rerenders(demo_run, tmp_path):
     assert r.returncode == 0, r.stderr
     html = open(out / "weblog" / "index.html").read()
     assert "fluxtransfer" in html and len(os.listdir(out / "weblog" / "stages")) > 7
+
+
+def test_several_ebs_weblog(browser, tmp_path):
+    """Three EBs: every page (with the crosseb page and its plot) loads in Chromium without errors;
+    the crosseb table equals crosseb.json; the fluxtransfer pages carry the per-antenna plots."""
+    from pipeline import run_recipe
+    from pipeline.simulate import simulate
+    mses = []
+    for seed in (1, 2, 3):
+        ms = str(tmp_path / f"e{seed}" / f"e{seed}.ms")
+        simulate(ms, "small", seed=seed)
+        mses.append(ms)
+    run_recipe("gfluxscale", mses, str(tmp_path / "out"))
+    start = (tmp_path / "out" / "weblog" / "index.html").as_uri()
+
+    def exists(u):
+        assert os.path.exists(urlparse(u).path), f"broken link {u}"
+    pages = crawl(browser, start, exists)
+    cross = [u for u in pages if "crosseb" in u]
+    assert len(cross) == 1 and len([u for u in pages if "/stages/" in u]) == 3 * 8 + 1
+    html = pages[cross[0]]
+    assert "_crosseb_0.svg" in html
+    res = json.load(open(tmp_path / "out" / "crosseb.json"))["fields"]["J0530+1331"]
+    page = browser.new_page()
+    page.goto(cross[0])
+    cells = page.eval_on_selector_all("table.crosseb tr td:nth-child(4)", "els => els.map(e => e.textContent)")
+    assert [float(c) for c in cells] == pytest.approx([r["flux_jy"] for r in res["rows"]], abs=5e-7)
+    page.close()
+    ft = [u for u in pages if "fluxtransfer" in u]
+    assert len(ft) == 3 and all("_antennas_0.svg" in pages[u] for u in ft)
