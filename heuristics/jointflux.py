@@ -130,7 +130,8 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
     # BIC with the noise level measured from the most flexible model's residuals (the solutions'
     # nominal SNRs misstate it by up to x5 either way, which would rescale every chi2 difference)
     flex = fits[models[-1]]
-    s2 = flex[3] / max(int(u.sum()) - flex[4], 1)
+    dof_flex = int(u.sum()) - flex[4]
+    s2 = flex[3] / dof_flex if dof_flex > 0 and flex[3] > 0 else 1.0    # nothing left to measure: nominal
     for order in models:
         bic[order] = fits[order][3] / s2 + fits[order][4] * np.log(u.sum())
     best = models[0]
@@ -139,6 +140,8 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
             best = m
     const = _result(fits[models[0]], models[0], bic, y, w, field, ant, time, reference, transfer)
     if best == models[0]:
+        if len(models) > 1:
+            const.note = f"constant gains: no drift model lowers BIC by more than {STRONG_BIC:g}"
         return const
     # the drift is extrapolated to the reference's scans: it is modelled only if it also predicts
     # the held-out solutions of a field nearest the reference better than constant gains do
