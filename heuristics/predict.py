@@ -10,8 +10,10 @@ the sign CASA's ft gives with the MS's UVW column (checked against CASA 6.7.0.31
 2" east and 1" north of the centre plus a 0.8" x 0.4" Gaussian at PA 30 deg agree to 1.8e-7
 of 1.5 Jy; benchmarks/casa_oracle/ft_components.py). G_k is 1 for a point
 and exp(-pi^2 (a^2 u'^2 + b^2 v'^2) / (4 ln 2)) for a Gaussian (a, b the FWHMs, u', v' the uv
-coordinates rotated to its axes). `predict` normalises by sum_k w_k, so the caller scales the
-result by the source's total flux spectrum per channel (as setjy scales a model image).
+coordinates rotated to its axes). `predict` normalises each channel by sum_k w_k(nu) (unit total
+flux at every frequency), so the caller scales the result by the source's total flux spectrum
+(as setjy scales a model image to the standard's flux); per-component spectral indices change
+the shape with frequency, not the total.
 Rows are processed in chunks so that rows x channels x components stays below `budget` values.
 """
 from __future__ import annotations
@@ -39,25 +41,25 @@ class Components:
 
 def predict(comp: Components, uvw_m: np.ndarray, freq_hz: np.ndarray, reffreq_hz: float = 0.0,
             budget: int = 4_000_000) -> np.ndarray:
-    """(rows, chan) complex visibilities of the components, normalised to a unit total at the
-    reference frequency (per-component spectral indices change the shape with frequency)."""
+    """(rows, chan) complex visibilities of the components, normalised to a unit total flux in
+    every channel."""
     uvw_m = np.asarray(uvw_m, float)
     freq = np.asarray(freq_hz, float)
     nrow, nchan, k = len(uvw_m), len(freq), len(comp)
     wt = np.asarray(comp.weight, float)
-    total = wt.sum()
-    if not k or total == 0:
+    if not k or wt.sum() == 0:
         raise ValueError("no components with flux")
     n1 = np.sqrt(np.clip(1 - comp.l ** 2 - comp.m ** 2, 0, None)) - 1
     gauss = comp.major is not None and np.any(comp.major > 0)
     if gauss:
         sp, cp = np.sin(comp.pa), np.cos(comp.pa)
         fa = np.pi ** 2 / (4 * np.log(2))
-    # per-channel weights: (chan, k)
+    # per-channel weights (chan, k), each channel's summing to 1
     if comp.spix is not None and reffreq_hz > 0:
         wk = wt[None, :] * (freq[:, None] / reffreq_hz) ** np.asarray(comp.spix)[None, :]
     else:
         wk = np.broadcast_to(wt[None, :], (nchan, k))
+    wk = wk / wk.sum(axis=1, keepdims=True)
     out = np.empty((nrow, nchan), complex)
     step = max(1, budget // max(nchan * k, 1))
     lam = freq / C                                              # 1 / wavelength
@@ -73,4 +75,4 @@ def predict(comp: Components, uvw_m: np.ndarray, freq_hz: np.ndarray, reffreq_hz
             q2 = (comp.major[None, :] * ur) ** 2 + (comp.minor[None, :] * vr) ** 2      # m^2 rad^2
             ph = ph * np.exp(-fa * q2[:, None, :] * lam[None, :, None] ** 2)
         out[a:a + step] = np.einsum("rck,ck->rc", ph, wk)
-    return out / total
+    return out

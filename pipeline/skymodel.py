@@ -3,7 +3,11 @@
 A `SourceModel` is plain data (pydantic, JSON in the Context): Stokes I
 S(nu) = flux (nu/reffreq)^spix (spix list: log10 polynomial, CASA's convention), or Perley-Butler
 2017 for a standard, optionally a disk of diameter `disk_arcsec` with limb-darkening exponent
-`limb`; `per_spw` holds flux.csv's per-spw values.
+`limb`; `per_spw` holds flux.csv's per-spw values. A `Structure` (from a FITS model image or a
+component list, pipeline.components) replaces the point or disk: its visibilities
+(heuristics.predict, unit total flux per channel) times the spectrum, as setjy scales a model
+image to the standard's flux. Without a standard, flux.csv row or manual flux, the spectrum is the
+components' own (sum of their fluxes and spectral indices).
 """
 from __future__ import annotations
 
@@ -13,18 +17,52 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from heuristics import resolved, standards
+from heuristics.predict import Components, predict
 from .errors import PipelineError
 from .fluxcsv import read_flux_csv
 from .ms.metadata import MSMetadata
 
 C = 299792458.0
 PB2017 = "Perley-Butler 2017"
+STRUCTURE_ORIGIN = "the structure file's own fluxes"
+
+
+class NoFluxModel(PipelineError):
+    """No manual flux, flux.csv row or standard for the reference."""
 
 
 class SpwValue(BaseModel):
     flux: float
     reffreq: float
     spix: list[float]
+
+
+class Structure(BaseModel):
+    """Components about the field's phase centre (radians; FWHMs and position angles radians)."""
+    source: str                         # the file
+    kind: str                           # 'image' or 'components'
+    sha: str = ""                       # of the file's bytes (part of the cube's key)
+    weight: list[float]                 # Jy (image pixels, or the list's flux_jy) at reffreq_hz
+    l: list[float]
+    m: list[float]
+    major: list[float] = Field(default_factory=list)
+    minor: list[float] = Field(default_factory=list)
+    pa: list[float] = Field(default_factory=list)
+    spix: list[float] = Field(default_factory=list)
+    reffreq_hz: float = 0.0
+    total_jy: float = 0.0
+
+    def components(self) -> Components:
+        arr = lambda v: np.asarray(v, float) if v else None  # noqa: E731
+        return Components(np.asarray(self.weight), np.asarray(self.l), np.asarray(self.m), arr(self.major),
+                          arr(self.minor), arr(self.pa), arr(self.spix) if any(self.spix) else None)
+
+    def own_spectrum(self, freq: np.ndarray) -> np.ndarray:
+        """The components' summed flux at `freq` (their spectral indices about reffreq_hz)."""
+        w = np.asarray(self.weight)
+        if not any(self.spix) or self.reffreq_hz <= 0:
+            return np.full(len(freq), w.sum())
+        return (w[None, :] * (np.asarray(freq)[:, None] / self.reffreq_hz) ** np.asarray(self.spix)[None, :]).sum(1)
 
 
 class SourceModel(BaseModel):
@@ -37,11 +75,14 @@ class SourceModel(BaseModel):
     origin: str = ""
     disk_origin: str = ""           # where the diameter came from (user, ephemeris, fit, flux.csv)
     per_spw: dict[int, SpwValue] = Field(default_factory=dict)
+    structure: Structure | None = None    # image / component-list structure instead of point or disk
 
     def spectrum(self, spw: int, freq: np.ndarray) -> np.ndarray:
         """Stokes I (Jy) at `freq` (Hz) for spw `spw`."""
         if self.origin == PB2017:
             return standards.perley_butler_2017(standards.standard_name(self.field), freq)
+        if self.origin == STRUCTURE_ORIGIN and self.structure is not None:
+            return self.structure.own_spectrum(freq)
         v = self.per_spw.get(spw)
         s0, f0, sp = (v.flux, v.reffreq, v.spix) if v else (self.flux, self.reffreq, self.spix)
         return standards.power_law(freq, s0, f0, sp)
@@ -49,6 +90,9 @@ class SourceModel(BaseModel):
     def evaluate(self, spw: int, freq: np.ndarray, uvw: np.ndarray | None = None) -> np.ndarray:
         """Model visibility (row or 1, chan): the spectrum times the disk's uv profile."""
         s = self.spectrum(spw, np.asarray(freq, float))
+        if self.structure is not None and uvw is not None:
+            st = self.structure
+            return s[None, :] * predict(st.components(), uvw, np.asarray(freq, float), st.reffreq_hz)
         if self.disk_arcsec > 0 and uvw is not None:
             q = np.hypot(uvw[:, 0], uvw[:, 1])[:, None] * np.asarray(freq)[None, :] / C
             return s[None, :] * resolved.disk_visibility(q, np.deg2rad(self.disk_arcsec / 3600), self.limb)
@@ -56,7 +100,7 @@ class SourceModel(BaseModel):
 
     @property
     def is_point(self) -> bool:
-        return self.disk_arcsec <= 0
+        return self.disk_arcsec <= 0 and self.structure is None
 
 
 def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
@@ -87,7 +131,7 @@ def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
     std = standards.standard_name(ref_field)
     if standard in ("auto", PB2017) and std:
         return SourceModel(field=ref_field, disk_arcsec=disk_arcsec or 0.0, limb=limb, origin=PB2017)
-    raise PipelineError(f"no flux model for reference field '{ref_field}': not in flux.csv and not "
+    raise NoFluxModel(f"no flux model for reference field '{ref_field}': not in flux.csv and not "
                         f"a Perley-Butler 2017 standard; give setmodel.flux (and spix) or a "
                         f"flux.csv row")
 

@@ -116,22 +116,24 @@ def open_cube(context: Context, ms: str, md: MSMetadata | None = None, fields: l
                          seconds=sum(p["seconds"] for p in cube.index.passes))
 
 
-def reference_uv_data(cube: Cube, field_id: int):
+def reference_uv_data(cube: Cube, field_id: int, divided: bool = False):
     """Amplitudes of a field for the disk-size fit, one per baseline and group (scan x spw):
     (q [wavelengths], |V|, sigma, antenna1, antenna2, group). Both hands are averaged with their
     weights; the amplitudes of a baseline's rows in a scan (uv distance and gains change little
-    in one scan) are averaged with weights 1/sigma^2. None without rows."""
+    in one scan) are averaged with weights 1/sigma^2. divided: the model-divided averages (what
+    the model leaves). None without rows."""
     out = {k: [] for k in ("q", "amp", "sigma", "a1", "a2", "grp")}
     groups: dict = {}
     for b in cube.blocks(fields=[field_id]):
-        v, w = b.raw()
+        v, w = (b.vis, b.weight) if divided else b.raw()
         ws = w.sum(axis=1)
         ok = ws > 0
         if not ok.any():
             continue
         freq = cube.index.spw_chan[b.spw_id][0]
         q = np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]) * freq / 299792458.0
-        amp, iw = np.abs((v * w).sum(axis=1)[ok] / ws[ok]), ws[ok]      # 1/sigma^2 = sum of weights
+        # per-hand amplitudes, then averaged: the hands' gain phases differ before calibration
+        amp, iw = (np.abs(v) * w).sum(axis=1)[ok] / ws[ok], ws[ok]      # 1/sigma^2 = sum of weights
         a1, a2 = b.antenna1[ok], b.antenna2[ok]
         bl, inv = np.unique(a1.astype(np.int64) * 100000 + a2, return_inverse=True)
         sw = np.bincount(inv, iw)

@@ -25,6 +25,7 @@ class ModelCheck:
     fit: DiskFit | None
     delta_chi2: float = 0.0
     vis_diff: float = 0.0
+    structure: str = ""         # 'image' / 'components': checked on what the model leaves
 
     def summary(self) -> dict:
         if self.fit is None:
@@ -43,8 +44,12 @@ class ModelCheck:
         significant = self.delta_chi2 > 25 and self.vis_diff > 0.05
         what = "a point source" if tm == 0 else f"a {tm:.3f}\" disk"
         msg = f"{self.field}: the data fit a {th:.3f}\" ± {f.error_arcsec:.3f}\" disk, the model is {what}"
+        if self.structure:
+            msg = (f"{self.field}: divided by the {self.structure} model, the data fit a {th:.3f}\" ± "
+                   f"{f.error_arcsec:.3f}\" disk (a correct model leaves a point)")
         if significant and rel > 0.2:
-            v, msg = 0.2, msg + f"; set setmodel.disk_arcsec={th:.3f} or 'fit'"
+            v, msg = 0.2, msg + ("; the structure model misses flux on long baselines: check the image"
+                                 if self.structure else f"; set setmodel.disk_arcsec={th:.3f} or 'fit'")
         elif significant and rel > 0.1:
             v, msg = 0.6, msg + " (10-20 % apart)"
         else:
@@ -56,10 +61,13 @@ class ModelCheck:
 
 
 def model_check(cube, md, st) -> ModelCheck:
+    """A structure model (image, components) is checked on the model-divided data: a correct one
+    leaves a point source (the fitted residual disk is compared with 0)."""
     m = st.reference_model
-    data = reference_uv_data(cube, md.field_by_name(st.reference).id)
+    structure = m.structure is not None
+    data = reference_uv_data(cube, md.field_by_name(st.reference).id, divided=structure)
     fit = fit_disk(*data, limb=m.limb) if data is not None else None
-    check = ModelCheck(st.reference, m.disk_arcsec, fit)
+    check = ModelCheck(st.reference, m.disk_arcsec, fit, structure=m.structure.kind if structure else "")
     if fit is not None:
         scale = max(fit.chi2_min / fit.dof, 1.0)
         check.delta_chi2 = (fit.chi2_of(m.disk_arcsec) - fit.chi2_min) / scale

@@ -30,6 +30,8 @@ class ResolvedcalInputs(Inputs):
 def select_resolved_antennas(md: MSMetadata, model: SourceModel, refant: int,
                              peak_fraction: float = 0.2) -> ResolvedSelection:
     """ALMA's peak-fraction selection around the refant (heuristics.resolved)."""
+    if model.structure is not None:
+        return ResolvedSelection(reason=f"{model.structure.kind} model: all antennas (it predicts every baseline)")
     if model.is_point:
         return ResolvedSelection(reason="point source: all antennas")
     low = min(s.centre_freq for s in md.spws)
@@ -79,16 +81,17 @@ def _ampuv_artefact(context, ms, md, cube, st) -> str:
     """Reference amplitude vs uv distance (raw channel averages, first spw) and its model."""
     fid = md.field_by_name(st.reference).id
     spw = cube.spw_ids()[0]
-    uv, amp, a1, a2 = [], [], [], []
+    uv, amp, a1, a2, uvws = [], [], [], [], []
     n = 0
     for b in cube.blocks(fields=[fid], spws=[spw]):
         v, w = b.raw()
         ok = w.sum(axis=1) > 0
-        avg = (v * w).sum(axis=1)[ok] / w.sum(axis=1)[ok]
+        avg = (np.abs(v) * w).sum(axis=1)[ok] / w.sum(axis=1)[ok]     # per-hand amplitudes, averaged
         uv.append(np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]))
         amp.append(np.abs(avg))
         a1.append(b.antenna1[ok])
         a2.append(b.antenna2[ok])
+        uvws.append(b.uvw[ok])
         n += int(ok.sum())
         if n > MAX_PLOT_POINTS:
             break
@@ -97,6 +100,15 @@ def _ampuv_artefact(context, ms, md, cube, st) -> str:
     q = np.linspace(0, uv.max() if uv.size else 1.0, 200)
     s = md.spws[spw]
     uvw = np.stack([q, np.zeros_like(q), np.zeros_like(q)], axis=1)
-    m = np.broadcast_to(st.reference_model.evaluate(spw, s.chan_freq[[s.nchan // 2]], uvw), (len(q), 1))[:, 0]
+    model = st.reference_model
+    fmid = s.chan_freq[[s.nchan // 2]]
+    extra = {}
+    if model.structure is not None:     # 2-D structure: the model at each plotted visibility
+        pts = model.evaluate(spw, fmid, np.concatenate(uvws) if uvws else np.zeros((0, 3)))[:, 0]
+        extra = {"model_pts": np.abs(pts), "point_level": float(model.spectrum(spw, fmid)[0]),
+                 "structure": f"{model.structure.kind} model"}
+        m = np.full(len(q), np.nan)
+    else:
+        m = np.broadcast_to(model.evaluate(spw, fmid, uvw), (len(q), 1))[:, 0]
     return save_artefact(context, ms, "resolvedcal.ampuv", uv=uv, amp=amp, antenna1=a1, antenna2=a2,
-                         model_uv=q, model_amp=np.abs(m), spw=spw)
+                         model_uv=q, model_amp=np.abs(m), spw=spw, **extra)

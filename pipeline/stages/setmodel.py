@@ -8,6 +8,7 @@ extra pass over the reference's rows.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Literal
 
@@ -23,7 +24,8 @@ from ..errors import PipelineError
 from ..fluxcsv import read_flux_csv
 from ..ms import select
 from ..qa import QAScore
-from ..skymodel import reference_model
+from ..components import load_structure
+from ..skymodel import STRUCTURE_ORIGIN, NoFluxModel, SourceModel, reference_model
 from ..stage import Inputs, Results, Stage, record_inputs
 from .common import field_list, md_of, open_cube, reference_uv_data
 
@@ -35,6 +37,26 @@ def reffile_path(reffile: str, ms_path: str) -> str:
     return os.path.join(os.path.dirname(ms_path), reffile)
 
 
+def _structure_note(s) -> str:
+    if s is None:
+        return ", point source"
+    return (f", {'model image' if s.kind == 'image' else 'component list'} {os.path.basename(s.source)}: "
+            f"{len(s.weight)} components, {s.total_jy:.4g} Jy" + (f" at {s.reffreq_hz / 1e9:.4g} GHz" if s.reffreq_hz else "")
+            + " (structure scaled to the flux per channel)")
+
+
+def _structure_files(inputs, ms_path: str) -> dict:
+    """The model image's or component list's path and content hash (an edit recomputes)."""
+    f = reffile_path(inputs.model_image or inputs.components, ms_path)
+    if not f:
+        return {}
+    try:
+        with open(f, "rb") as fh:
+            return {"structure": f, "sha": hashlib.sha256(fh.read()).hexdigest()}
+    except OSError:
+        return {"structure": f, "sha": None}       # the stage itself reports why
+
+
 class SetmodelInputs(Inputs):
     reference: str = Field("", description="reference field(s), comma-separated", json_schema_extra={"blank": "intent AMPLITUDE; without intents, by name: a Perley-Butler 2017 standard, a solar-system body, a flux.csv row", "example": "J0423-0120"})
     reffile: str = Field("flux.csv", description="flux.csv path (relative paths: beside the MS)", json_schema_extra={"example": "/data/flux.csv"})
@@ -44,6 +66,8 @@ class SetmodelInputs(Inputs):
     reffreq_hz: float | None = Field(None, gt=0, description="reference frequency of a manual flux", json_schema_extra={"blank": "the mean centre frequency of the spws", "example": "100e9"})
     disk_arcsec: float | Literal["fit"] | None = Field(None, description="disk diameter of the reference (arcsec): 0 = point source, 'fit' = fitted to the data", json_schema_extra={"blank": "a solar-system body's from the MS's EPHEM table, else astropy's ephemeris; flux.csv 'diameter='; else a point source", "example": "fit"})
     limb: float = Field(0.0, ge=0, description="limb-darkening exponent of the disk model, I ~ (1 - r^2)^limb", json_schema_extra={"example": "0.3"})
+    model_image: str = Field("", description="FITS model image of the reference (CLEAN components, Jy/pixel; relative paths: beside the MS), scaled to the reference's flux per channel as setjy does", json_schema_extra={"blank": "no image: a point source or a disk", "example": "3C286_C.fits"})
+    components: str = Field("", description="component list of the reference (YAML or JSON: point and Gaussian components, pipeline/components.py), scaled like an image; without a standard, flux.csv row or manual flux, its own fluxes", json_schema_extra={"blank": "no component list: a point source or a disk", "example": "3C286_components.yaml"})
     spw: str = Field("", description="spws/channels of every solve (CASA syntax)", json_schema_extra={"blank": "the science windows: CH_AVG, WVR, SQLD and <= 4-channel duplicates left out, with reasons", "example": "0:5~58,2"})
 
 
@@ -56,12 +80,13 @@ class Setmodel(Stage):
         """The flux.csv rows of this MS (an edited row recomputes the model and what follows)."""
         f = reffile_path(inputs.reffile, md.path)
         if not f or not os.path.exists(f):
-            return {"reffile": None}
+            return {"reffile": None, **_structure_files(inputs, md.path)}
         try:
             rows = [r.__dict__ for r in read_flux_csv(f) if r.ms in ("", md.name)]
         except PipelineError:
             rows = "unreadable"       # the stage itself reports why
-        return {"reffile": f, "rows": rows}
+        out = {"reffile": f, "rows": rows}
+        return {**out, **_structure_files(inputs, md.path)}
 
     def run(self, context, ms, inputs, user):
         md = md_of(context, ms)
@@ -91,7 +116,7 @@ class Setmodel(Stage):
             m = self._model(md, ref, reffile, inputs)
             models[ref] = m
             notes.append(f"{ref}: {m.origin}" + (f", disk {m.disk_arcsec:.3f}\" ({m.disk_origin})"
-                                                  if m.disk_arcsec > 0 else ", point source"))
+                                                  if m.disk_arcsec > 0 else _structure_note(m.structure)))
         if inputs.disk_arcsec == "fit":
             models = self._fit_sizes(context, ms, md, models, spw_sel, inputs.limb)
             notes = [f"{r}: {m.origin}, disk {m.disk_arcsec:.3f}\" ({m.disk_origin})" for r, m in models.items()]
@@ -133,10 +158,27 @@ class Setmodel(Stage):
         if disk is None and body:
             size = body_size(md, md.field_by_name(ref).id, body)
             disk, origin = size.diameter_arcsec, f"{size.origin}; {size.distance_au:.4f} AU"
-        m = reference_model(md, ref, reffile, inputs.flux, inputs.spix, inputs.reffreq_hz,
-                            inputs.standard, disk, inputs.limb)
+        structure = None
+        if inputs.model_image or inputs.components:
+            if inputs.model_image and inputs.components:
+                raise PipelineError("setmodel.model_image and setmodel.components are both set; give one")
+            if disk or inputs.disk_arcsec == "fit":
+                raise PipelineError("setmodel.disk_arcsec and a model image/component list are both set; "
+                                    "give one (the image holds the structure)")
+            f = md.field_by_name(ref)
+            structure = load_structure(reffile_path(inputs.model_image or inputs.components, md.path), f.ra, f.dec)
+            disk = 0.0
+        try:
+            m = reference_model(md, ref, reffile, inputs.flux, inputs.spix, inputs.reffreq_hz,
+                                inputs.standard, disk, inputs.limb)
+        except NoFluxModel:
+            if structure is None:
+                raise
+            m = SourceModel(field=ref, flux=structure.total_jy, reffreq=structure.reffreq_hz,
+                            origin=STRUCTURE_ORIGIN)
         if origin and m.disk_arcsec > 0:
             m.disk_origin = origin
+        m.structure = structure
         return m
 
     @staticmethod

@@ -77,18 +77,26 @@ def amp_vs_uvdist(npz: str, outdir: str, base: str, reference: str, selected: li
     with np.load(npz) as z:
         uv, amp, a1, a2 = z["uv"], z["amp"], z["antenna1"], z["antenna2"]
         q, m, spw = z["model_uv"], z["model_amp"], int(z["spw"])
+        pts = z["model_pts"] if "model_pts" in z.files else None
+        level = float(z["point_level"]) if "point_level" in z.files else 0.0
+        kind = str(z["structure"]) if "structure" in z.files else ""
     insel = np.isin(a1, selected) & np.isin(a2, selected) if selected else np.zeros(len(uv), bool)
     p = Plot(f"{reference}, spw {spw}: amplitude vs uv distance", "uv distance (m)",
              "amplitude (Jy, before calibration)")
     p.points(uv[~insel], amp[~insel], "#999999", "data", size=3)
     if selected:
         p.points(uv[insel], amp[insel], PALETTE[1], "data, selected antennas", size=3.5)
-    p.line(q, m, PALETTE[0], "model")
+    if pts is not None:      # a 2-D structure: its model at every plotted visibility, and a point
+        p.points(uv, pts, PALETTE[0], kind, size=2.5)
+        p.line([0.0, float(uv.max()) if uv.size else 1.0], [level, level], PALETTE[2], "point model", dash=True)
+    else:
+        p.line(q, m, PALETTE[0], "model")
     return [_img(p, outdir, f"{base}_ampuv.svg",
                  f"amplitude vs uv distance of the reference {reference} (data and model, selected "
                  f"antennas highlighted)",
                  f"{reference}: channel-averaged visibility amplitude of {len(uv)} baselines-integrations "
-                 f"and the model's uv profile"
+                 + (f"; the {kind} at each visibility and the point model's level" if kind else
+                    " and the model's uv profile")
                  + (f"; {len(selected)} antennas selected for the resolved reference." if selected else "."))]
 
 
