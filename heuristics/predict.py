@@ -39,6 +39,14 @@ class Components:
         return len(self.weight)
 
 
+def _even(freq: np.ndarray) -> bool:
+    """Channels evenly spaced (to 1e-9 of the width): the phasor recurrence applies."""
+    if len(freq) < 3:
+        return len(freq) == 2
+    dfs = np.diff(freq)
+    return bool(np.all(np.abs(dfs - dfs[0]) <= 1e-9 * abs(dfs[0])))
+
+
 def predict(comp: Components, uvw_m: np.ndarray, freq_hz: np.ndarray, reffreq_hz: float = 0.0,
             budget: int = 4_000_000) -> np.ndarray:
     """(rows, chan) complex visibilities of the components, normalised to a unit total flux in
@@ -61,18 +69,30 @@ def predict(comp: Components, uvw_m: np.ndarray, freq_hz: np.ndarray, reffreq_hz
         wk = np.broadcast_to(wt[None, :], (nchan, k))
     wk = wk / wk.sum(axis=1, keepdims=True)
     out = np.empty((nrow, nchan), complex)
-    step = max(1, budget // max(nchan * k, 1))
+    step = max(1, budget // max(k * (1 if _even(freq) else nchan), 1))
     lam = freq / C                                              # 1 / wavelength
     for a in range(0, nrow, step):
         uvw = uvw_m[a:a + step]
-        # geometric phase per row and component, in metres; times 1/lambda per channel
+        # geometric path difference per row and component (metres)
         d = uvw[:, 0:1] * comp.l[None, :] + uvw[:, 1:2] * comp.m[None, :] + uvw[:, 2:3] * n1[None, :]
-        ph = np.exp(2j * np.pi * d[:, None, :] * lam[None, :, None])          # (r, chan, k)
         if gauss:
             # rotate to the component's axes: major along position angle (north through east)
             ur = uvw[:, 0:1] * sp[None, :] + uvw[:, 1:2] * cp[None, :]
             vr = uvw[:, 0:1] * cp[None, :] - uvw[:, 1:2] * sp[None, :]
             q2 = (comp.major[None, :] * ur) ** 2 + (comp.minor[None, :] * vr) ** 2      # m^2 rad^2
-            ph = ph * np.exp(-fa * q2[:, None, :] * lam[None, :, None] ** 2)
-        out[a:a + step] = np.einsum("rck,ck->rc", ph, wk)
+        if _even(freq):
+            # evenly spaced channels: the phasor of channel c+1 is channel c's times a fixed step
+            # (a complex multiply instead of an exp per row, channel and component)
+            ph = np.exp(2j * np.pi * d * lam[0])
+            inc = np.exp(2j * np.pi * d * (lam[1] - lam[0])) if nchan > 1 else None
+            for c in range(nchan):
+                g = ph if not gauss else ph * np.exp(-fa * q2 * lam[c] ** 2)
+                out[a:a + step, c] = g @ wk[c]
+                if inc is not None and c + 1 < nchan:
+                    ph *= inc
+        else:
+            ph = np.exp(2j * np.pi * d[:, None, :] * lam[None, :, None])          # (r, chan, k)
+            if gauss:
+                ph = ph * np.exp(-fa * q2[:, None, :] * lam[None, :, None] ** 2)
+            out[a:a + step] = np.einsum("rck,ck->rc", ph, wk)
     return out
