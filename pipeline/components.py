@@ -94,6 +94,9 @@ def _from_image(path: str, ra0: float, dec0: float) -> Structure:
         if t.upper().startswith("FREQ"):
             freq = float(wcs.wcs.crval[i])
     w = data[ys, xs]
+    if w.sum() <= 0:
+        raise PipelineError(f"{path}: the image's total flux is {w.sum():.4g} Jy (<= 0); give a model image "
+                            f"of the source's CLEAN components")
     return Structure(source=path, kind="image", sha=_sha(path), weight=w.tolist(), l=l.tolist(),
                      m=m.tolist(), reffreq_hz=freq, total_jy=float(w.sum()))
 
