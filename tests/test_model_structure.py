@@ -56,11 +56,8 @@ def stefcal(V: np.ndarray, a1: np.ndarray, a2: np.ndarray, n: int) -> np.ndarray
     return g
 
 
-@pytest.fixture(scope="module")
-def eb(tmp_path_factory):
-    d = tmp_path_factory.mktemp("struct")
-    ms = str(d / "s.ms")
-    truth = simulate(ms, "small", seed=7)
+def scale_reference(ms: str, factor) -> None:
+    """Multiply the reference's cross-correlation DATA by factor(uvw, chan_freq) (rows, chan)."""
     spw_freq = table(ms + "/SPECTRAL_WINDOW", ack=False).getcol("CHAN_FREQ")
     ddspw = table(ms + "/DATA_DESCRIPTION", ack=False).getcol("SPECTRAL_WINDOW_ID")
     with table(ms, readonly=False, ack=False) as t:
@@ -68,9 +65,17 @@ def eb(tmp_path_factory):
         data, uvw, dd = sel.getcol("DATA"), sel.getcol("UVW"), sel.getcol("DATA_DESC_ID")
         for k in np.unique(dd):
             rows = dd == k
-            data[rows] *= structure_vis(uvw[rows], spw_freq[ddspw[k]])[:, :, None]
+            data[rows] *= factor(uvw[rows], spw_freq[ddspw[k]])[:, :, None]
         sel.putcol("DATA", data)
         sel.close()
+
+
+@pytest.fixture(scope="module")
+def eb(tmp_path_factory):
+    d = tmp_path_factory.mktemp("struct")
+    ms = str(d / "s.ms")
+    truth = simulate(ms, "small", seed=7)
+    scale_reference(ms, lambda uvw, f: structure_vis(uvw, f))
     yaml.safe_dump({"components": [
         {"flux_jy": s, "offset_arcsec": [e, n], **({"shape": "gaussian", "major_arcsec": a, "minor_arcsec": b,
                                                      "pa_deg": p} if a else {})}
@@ -158,16 +163,7 @@ def test_fits_image_with_shifted_reference_position(eb, tmp_path):
     ms2 = str(tmp_path / "e" / "s.ms")
     shutil.copytree(ms, ms2)
     shutil.copy(os.path.join(os.path.dirname(ms), "flux.csv"), tmp_path / "e")
-    spw_freq = table(ms2 + "/SPECTRAL_WINDOW", ack=False).getcol("CHAN_FREQ")
-    with table(ms2, readonly=False, ack=False) as t:
-        sel = t.query("FIELD_ID==0 && ANTENNA1!=ANTENNA2")
-        data, uvw, dd = sel.getcol("DATA"), sel.getcol("UVW"), sel.getcol("DATA_DESC_ID")
-        for k in np.unique(dd):
-            rows = dd == k
-            data[rows] *= (structure_vis(uvw[rows], spw_freq[k], placed) /
-                           structure_vis(uvw[rows], spw_freq[k]))[:, :, None]
-        sel.putcol("DATA", data)
-        sel.close()
+    scale_reference(ms2, lambda uvw, f: structure_vis(uvw, f, placed) / structure_vis(uvw, f))
     ctx = run_recipe("gfluxscale", [ms2], str(tmp_path / "img"), [f"setmodel.model_image={tmp_path / 'ref.fits'}"],
                      weblog=False)
     st = ctx.ms["s.ms"].reference_models[REF].structure
