@@ -87,6 +87,10 @@ def test_weblog_from_file_url(browser, demo_run):
     stage_pages = [u for u in pages if "/stages/" in u]
     assert len(stage_pages) == 8      # precal, setmodel, ..., writeback
     assert any("fluxtransfer" in u for u in stage_pages)
+    ft = pages[next(u for u in stage_pages if "fluxtransfer" in u)]
+    for plot in ("_flux_0.svg", "_ampuv_0.svg", "_ampuv_2.svg", "_antennas_0.svg"):   # 3 transfer fields
+        assert plot in ft, plot
+    assert "_ampuv.svg" in pages[next(u for u in stage_pages if "resolvedcal" in u)]
     # the flux table equals fluxes.json
     fluxes = json.load(open(demo_run / "fluxes.json"))["demo_band3.ms"]
     page = browser.new_page()

@@ -16,7 +16,7 @@ from ..errors import PipelineError
 from ..fluxscale import compute, write_scaled
 from ..qa import QAScore, catalogue_qa, completeness, snr_qa, spectral_consistency
 from ..stage import Inputs, Results, Stage, record_inputs
-from .common import apply_spec, cube_fields, field_list, md_of, needs, open_cube
+from .common import apply_spec, cube_fields, field_list, md_of, needs, open_cube, save_artefact
 from .estimators import antenna_table, joint_estimates, reference_accuracy
 
 class FluxtransferInputs(Inputs):
@@ -57,18 +57,46 @@ def field_fluxes(d: dict, st) -> dict[str, FieldFlux]:
     return out
 
 
-def derived_fluxes(cube, md, field_ids: list[int], applier: Applier) -> dict[int, dict[str, DerivedFlux]]:
-    """Calibrated (phase + flux-scaled gains) vector average of each field and spw (cube rows)."""
+MAX_PLOT_POINTS = 5000      # per field, for the amplitude-vs-uv plot
+
+
+def derived_fluxes(cube, md, field_ids: list[int], applier: Applier,
+                   points: dict | None = None) -> dict[int, dict[str, DerivedFlux]]:
+    """Calibrated (phase + flux-scaled gains) vector average of each field and spw (cube rows).
+    points (optional): filled with field -> (spw, uv distance m, calibrated amplitude) of its
+    first spw's rows (at most MAX_PLOT_POINTS), for the weblog."""
     acc: dict = {}
     for b in cube.blocks(fields=field_ids):
         vis, w = applied(b, applier, raw=True)
         acc.setdefault((b.field_id, b.spw_id), WeightedStats()).add(*row_means(vis, w))
+        if points is not None:
+            spw, uv, amp = points.setdefault(b.field_id, (b.spw_id, [], []))
+            ws = w.sum(axis=1)
+            ok = ws > 0
+            if spw == b.spw_id and sum(len(a) for a in amp) < MAX_PLOT_POINTS and ok.any():
+                uv.append(np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]))
+                amp.append(np.abs((vis * w).sum(axis=1)[ok] / ws[ok]))
     out: dict = {}
     for (f, s), stats in acc.items():
         r = stats.result()
         if r is not None:
             out.setdefault(f, {})[str(s)] = DerivedFlux(flux_jy=r[0], error_jy=r[1], n_rows=r[2])
     return out
+
+
+def _ampuv_artefact(context, ms: str, md, points: dict) -> str:
+    """The transfer fields' calibrated amplitudes vs uv distance (derived_fluxes' points)."""
+    cols: dict = {"field": [], "spw": [], "uv": [], "amp": []}
+    for f, (s, uv, amp) in points.items():
+        if not uv:
+            continue
+        uv, amp = np.concatenate(uv), np.concatenate(amp)
+        cols["field"].append(np.full(len(uv), md.fields[f].name))
+        cols["spw"].append(np.full(len(uv), s))
+        cols["uv"].append(uv)
+        cols["amp"].append(amp)
+    return save_artefact(context, ms, "fluxtransfer.ampuv",
+                         **{k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()})
 
 
 class Fluxtransfer(Stage):
@@ -121,8 +149,10 @@ class Fluxtransfer(Stage):
                            apply_spec(context, scaled, "nearest", "linear")], len(md.antennas),
                           np.array([[f.ra, f.dec] for f in md.fields]))
         present = [fid for t, fid in zip(tr, tr_ids) if any(not v.missing for v in fluxes[t].spws.values())]
-        for fid, per in derived_fluxes(cube, md, present, applier).items():
+        points: dict = {}
+        for fid, per in derived_fluxes(cube, md, present, applier, points).items():
             fluxes[md.fields[fid].name].derived = per
+        art = {"ampuv": _ampuv_artefact(context, ms, md, points)}
         plain = {f: r.model_dump() for f, r in fluxes.items()}
         qa = [completeness(ms, plain, [(f, str(s)) for f in tr for s in used]), snr_qa(ms, plain)]
         qa += spectral_consistency(ms, plain) + catalogue_qa(ms, plain, *inputs.catalogue_range)
@@ -136,7 +166,7 @@ class Fluxtransfer(Stage):
                        summary={"fluxes": plain, "scaled_table": rel, "estimator": inputs.estimator,
                                 "antennas": ant_rows, "reference_accuracy": refacc,
                                 "missing": sorted(f"{f} spw {s}: {v.reason}" for f, r in fluxes.items()
-                                                  for s, v in r.spws.items() if v.missing)},
+                                                  for s, v in r.spws.items() if v.missing)}, artefacts=art,
                        updates={"fluxes": fluxes, "transfer": tr, "callibrary": lib, "cube": ref})
 
 

@@ -148,6 +148,31 @@ def cross_eb(summary: dict, outdir: str, base: str) -> list[dict]:
     return out
 
 
+def transfer_ampuv(npz: str, fluxes: dict, outdir: str, base: str) -> list[dict]:
+    """Per transfer field: calibrated amplitude vs uv distance (first spw) with the transfer flux
+    (a point source of that flux) and the derived (vector-averaged) flux over it."""
+    with np.load(npz) as z:
+        field, spw, uv, amp = z["field"], z["spw"], z["uv"], z["amp"]
+    out = []
+    for k, f in enumerate(dict.fromkeys(field.tolist())):
+        m = field == f
+        s = str(int(spw[m][0]))
+        v = fluxes.get(f, {}).get("spws", {}).get(s, {})
+        d = fluxes.get(f, {}).get("derived", {}).get(s, {})
+        p = Plot(f"{f}, spw {s}: calibrated amplitude vs uv distance", "uv distance (m)", "amplitude (Jy)")
+        p.points(uv[m], amp[m], "#999999", "data (calibrated)", size=3)
+        top = float(uv[m].max()) if m.any() else 1.0
+        if v.get("flux_jy"):
+            p.line([0.0, top], [v["flux_jy"]] * 2, PALETTE[0], f"transfer flux {v['flux_jy']:.4g} Jy")
+        if d.get("flux_jy"):
+            p.line([0.0, top], [d["flux_jy"]] * 2, PALETTE[1], f"derived {d['flux_jy']:.4g} Jy", dash=True)
+        out.append(_img(p, outdir, f"{base}_ampuv_{k}.svg",
+                        f"calibrated amplitude of {f} vs uv distance, spw {s}, with its transfer and derived fluxes",
+                        f"{f}, spw {s}: {int(m.sum())} calibrated visibilities (phase-up and flux-scaled gains "
+                        f"applied); solid: the transfer flux as a point model; dashed: the derived flux."))
+    return out
+
+
 def stage_plots(rec, st, outdir: str, base: str, abspath) -> list[dict]:
     """The plots of one stage record (its artefacts and summary)."""
     art = {k: abspath(v) for k, v in rec.artefacts.items()}
@@ -157,6 +182,7 @@ def stage_plots(rec, st, outdir: str, base: str, abspath) -> list[dict]:
         return gain_vs_time(art["solutions"], outdir, base, "amplitude")
     if rec.stage == "fluxtransfer":
         return flux_vs_freq(rec.summary.get("fluxes", {}), outdir, base) + \
+            (transfer_ampuv(art["ampuv"], rec.summary.get("fluxes", {}), outdir, base) if "ampuv" in art else []) + \
             antenna_ratios(rec.summary.get("antennas") or [], outdir, base)
     if rec.stage == "crosseb":
         return cross_eb(rec.summary, outdir, base)
