@@ -19,9 +19,10 @@ Component list (a YAML or JSON mapping; JSON is YAML):
         pa_deg: 40                # position angle of the major axis, north through east
         spix: -0.8                # optional spectral index of this component (about reffreq_hz)
 
-Image: the first plane of a FITS image with BUNIT Jy/pixel and a celestial WCS (CASA:
-`exportfits(imagename='3C286_C.clean.model.tt0', fitsimage='3C286_C.fits')`); every non-zero
-pixel is a point component at its pixel centre. RA/Dec are taken as J2000 (the MS's frame).
+Image: the first plane of a FITS image with BUNIT Jy/pixel and a celestial WCS (read with
+astropy), or a CASA image directory (e.g. `3C286_C.clean.model.tt0`, the VLA's `3C286_X.im`; read
+with python-casacore); every non-zero pixel is a point component at its pixel centre. RA/Dec are
+taken as J2000 (the MS's frame; ICRS and J2000 differ by ~20 mas).
 """
 from __future__ import annotations
 
@@ -45,14 +46,26 @@ def _lm(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float) -> tuple[np.nd
     return l, m
 
 
-def _sha(path: str) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest()[:16]
+def content_sha(path: str) -> str:
+    """Hash of a file's bytes, or of every file of a directory (a CASA image)."""
+    h = hashlib.sha256()
+    if os.path.isdir(path):
+        for root, _, files in sorted(os.walk(path)):
+            for f in sorted(files):
+                h.update(f.encode())
+                with open(os.path.join(root, f), "rb") as fh:
+                    h.update(fh.read())
+    else:
+        with open(path, "rb") as fh:
+            h.update(fh.read())
+    return h.hexdigest()[:16]
 
 
 def load_structure(path: str, ra0: float, dec0: float) -> Structure:
     """The structure in `path` (.fits/.fit/.fts: image; else a YAML/JSON component list) about the
     phase centre (ra0, dec0) in radians. One-line PipelineErrors name the file and the fix."""
+    if os.path.isdir(path):
+        return _from_casa_image(path, ra0, dec0)
     if not os.path.isfile(path):
         raise PipelineError(f"{path}: no such file; give an existing FITS model image or component list")
     if path.lower().endswith((".fits", ".fit", ".fts")):
@@ -81,23 +94,53 @@ def _from_image(path: str, ra0: float, dec0: float) -> Structure:
         raise PipelineError(f"{path}: no celestial axes (RA/DEC) in its WCS; give a sky image")
     while data.ndim > 2:               # the first Stokes / frequency plane
         data = data[0]
-    ys, xs = np.nonzero(np.nan_to_num(data))
-    if not len(xs):
-        raise PipelineError(f"{path}: every pixel is zero; give a model image with CLEAN components")
-    if len(xs) > MAX_COMPONENTS:
-        raise PipelineError(f"{path}: {len(xs)} non-zero pixels (at most {MAX_COMPONENTS}); give a model "
-                            f"image of CLEAN components, not a restored image")
+    ys, xs, w = _pixels(path, data)
     ra, dec = wcs.celestial.pixel_to_world_values(xs.astype(float), ys.astype(float))
     l, m = _lm(np.radians(ra), np.radians(dec), ra0, dec0)
     freq = 0.0
     for i, t in enumerate(wcs.wcs.ctype):
         if t.upper().startswith("FREQ"):
             freq = float(wcs.wcs.crval[i])
-    w = data[ys, xs]
+    return Structure(source=path, kind="image", sha=content_sha(path), weight=w.tolist(), l=l.tolist(),
+                     m=m.tolist(), reffreq_hz=freq, total_jy=float(w.sum()))
+
+
+def _pixels(path: str, data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Non-zero pixels of a 2-D plane: (y, x, value); one-line errors for empty or restored images."""
+    ys, xs = np.nonzero(np.nan_to_num(data))
+    if not len(xs):
+        raise PipelineError(f"{path}: every pixel is zero; give a model image with CLEAN components")
+    if len(xs) > MAX_COMPONENTS:
+        raise PipelineError(f"{path}: {len(xs)} non-zero pixels (at most {MAX_COMPONENTS}); give a model "
+                            f"image of CLEAN components, not a restored image")
+    w = np.nan_to_num(data)[ys, xs]
     if w.sum() <= 0:
         raise PipelineError(f"{path}: the image's total flux is {w.sum():.4g} Jy (<= 0); give a model image "
                             f"of the source's CLEAN components")
-    return Structure(source=path, kind="image", sha=_sha(path), weight=w.tolist(), l=l.tolist(),
+    return ys, xs, w
+
+
+def _from_casa_image(path: str, ra0: float, dec0: float) -> Structure:
+    """A CASA image (e.g. the VLA's 3C286_X.im, *.model.tt0) through python-casacore."""
+    from casacore.images import image
+    try:
+        im = image(path)
+    except RuntimeError as exc:
+        raise PipelineError(f"{path}: not a readable CASA image ({str(exc).splitlines()[0][:80]}); give a "
+                            f"CASA or FITS model image or a component list") from None
+    if im.unit().replace(" ", "").upper() not in ("JY/PIXEL", "JY/PIX"):
+        raise PipelineError(f"{path}: its unit is '{im.unit()}', not Jy/pixel; give a model image of CLEAN "
+                            f"components (*.model.tt0)")
+    cs = im.coordinates()
+    if cs.get_names()[0] != "direction":
+        raise PipelineError(f"{path}: its first axes are not RA/Dec; give a sky image")
+    data = im.getdata()             # numpy order: CASA's axes reversed, RA last
+    lead = data.ndim - 2
+    ys, xs, w = _pixels(path, data[(0,) * lead])
+    world = np.array([im.toworld([0] * lead + [int(y), int(x)])[-2:] for y, x in zip(ys, xs)])
+    l, m = _lm(world[:, 1], world[:, 0], ra0, dec0)
+    freq = float(cs.get_coordinate("spectral").get_referencevalue()) if "spectral" in cs.get_names() else 0.0
+    return Structure(source=path, kind="image", sha=content_sha(path), weight=w.tolist(), l=l.tolist(),
                      m=m.tolist(), reffreq_hz=freq, total_jy=float(w.sum()))
 
 
@@ -152,5 +195,5 @@ def _from_list(path: str, ra0: float, dec0: float) -> Structure:
     ref = float(doc.get("reffreq_hz", 0.0) or 0.0)
     if any(cols["spix"]) and ref <= 0:
         raise PipelineError(f"{path}: components have spectral indices but no reffreq_hz; give reffreq_hz")
-    return Structure(source=path, kind="components", sha=_sha(path), reffreq_hz=ref,
+    return Structure(source=path, kind="components", sha=content_sha(path), reffreq_hz=ref,
                      total_jy=float(sum(cols["weight"])), **cols)

@@ -168,9 +168,24 @@ def test_fits_image_with_shifted_reference_position(eb, tmp_path):
                      weblog=False)
     st = ctx.ms["s.ms"].reference_models[REF].structure
     assert st.kind == "image" and len(st.weight) == 2
+    # the pixels' offsets from the phase centre, as the test placed them (to 1 microarcsec)
+    got = sorted(zip(st.weight, np.array(st.l) / AS, np.array(st.m) / AS))
+    want = sorted((s, e, n) for s, e, n, *_ in placed)
+    assert np.allclose(np.array(got), np.array(want), atol=1e-6)
     for s, (f, e) in _flux(tmp_path / "img").items():
         t = truth["fields"][TRANSFER]["flux_per_spw"][s]
         assert abs(f - t) < 4 * e + 2e-3 * t, (s, f, t, e)
+    # the same image as a CASA image directory (converted by casacore): the same components
+    from casacore.images import image
+    image(str(tmp_path / "ref.fits")).saveas(str(tmp_path / "ref.im"))
+    ctx2 = run_recipe("gfluxscale", [ms2], str(tmp_path / "im"), [f"setmodel.model_image={tmp_path / 'ref.im'}"],
+                      weblog=False)
+    st2 = ctx2.ms["s.ms"].reference_models[REF].structure
+    a, b = np.array(sorted(zip(st2.weight, st2.l, st2.m))), np.array(sorted(zip(st.weight, st.l, st.m)))
+    assert np.allclose(a[:, 0], b[:, 0], rtol=1e-7, atol=0)          # a CASA image stores float32
+    assert np.allclose(a[:, 1:], b[:, 1:], rtol=0, atol=1e-12)        # positions in radians
+    for s, (f, e) in _flux(tmp_path / "im").items():
+        assert f == pytest.approx(_flux(tmp_path / "img")[s][0], rel=1e-7)
 
 
 def test_bad_structure_files_are_one_line_errors(eb, tmp_path):

@@ -8,7 +8,6 @@ extra pass over the reference's rows.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Literal
 
@@ -24,7 +23,7 @@ from ..errors import PipelineError
 from ..fluxcsv import read_flux_csv
 from ..ms import select
 from ..qa import QAScore
-from ..components import load_structure
+from ..components import content_sha, load_structure
 from ..skymodel import STRUCTURE_ORIGIN, NoFluxModel, SourceModel, reference_model
 from ..stage import Inputs, Results, Stage, record_inputs
 from .common import field_list, md_of, open_cube, reference_uv_data
@@ -51,8 +50,7 @@ def _structure_files(inputs, ms_path: str) -> dict:
     if not f:
         return {}
     try:
-        with open(f, "rb") as fh:
-            return {"structure": f, "sha": hashlib.sha256(fh.read()).hexdigest()}
+        return {"structure": f, "sha": content_sha(f)}
     except OSError:
         return {"structure": f, "sha": None}       # the stage itself reports why
 
@@ -66,7 +64,7 @@ class SetmodelInputs(Inputs):
     reffreq_hz: float | None = Field(None, gt=0, description="reference frequency of a manual flux", json_schema_extra={"blank": "the mean centre frequency of the spws", "example": "100e9"})
     disk_arcsec: float | Literal["fit"] | None = Field(None, description="disk diameter of the reference (arcsec): 0 = point source, 'fit' = fitted to the data", json_schema_extra={"blank": "a solar-system body's from the MS's EPHEM table, else astropy's ephemeris; flux.csv 'diameter='; else a point source", "example": "fit"})
     limb: float = Field(0.0, ge=0, description="limb-darkening exponent of the disk model, I ~ (1 - r^2)^limb", json_schema_extra={"example": "0.3"})
-    model_image: str = Field("", description="FITS model image of the reference (CLEAN components, Jy/pixel; relative paths: beside the MS), scaled to the reference's flux per channel as setjy does", json_schema_extra={"blank": "no image: a point source or a disk", "example": "3C286_C.fits"})
+    model_image: str = Field("", description="model image of the reference: FITS or a CASA image (CLEAN components, Jy/pixel; relative paths: beside the MS), scaled to the reference's flux per channel as setjy does", json_schema_extra={"blank": "no image: a point source or a disk", "example": "3C286_C.fits"})
     components: str = Field("", description="component list of the reference (YAML or JSON: point and Gaussian components, pipeline/components.py), scaled like an image; without a standard, flux.csv row or manual flux, its own fluxes", json_schema_extra={"blank": "no component list: a point source or a disk", "example": "3C286_components.yaml"})
     spw: str = Field("", description="spws/channels of every solve (CASA syntax)", json_schema_extra={"blank": "the science windows: CH_AVG, WVR, SQLD and <= 4-channel duplicates left out, with reasons", "example": "0:5~58,2"})
 
