@@ -6,16 +6,22 @@ it as JSON with its error (if any) and the log records it emitted; the caller me
 state, records and errors into the one Context and re-emits the logs under the MS's name, so a
 distributed run leaves the same context.json, fluxes.json and weblog as a serial one. Workers
 must see the MS paths and the output folder (a shared filesystem) and have fluxpipe installed.
+Tasks in one worker process run one at a time (the stages keep process-wide I/O counters and
+caches), so use several single-threaded workers (`dask worker --nthreads 1 --nworkers N`).
 """
 from __future__ import annotations
 
 import logging
 import os
+import threading
 
 from .context import Context
 from .errors import InputsError, PipelineError
 
 log = logging.getLogger(__name__)
+
+
+_ONE_AT_A_TIME = threading.Lock()      # the stages keep process-wide I/O counters and caches
 
 
 class _Capture(logging.Handler):
@@ -30,7 +36,11 @@ class _Capture(logging.Handler):
 def run_one(args) -> tuple[str, str, list[tuple[int, str]]]:
     """One MS in a worker: (context JSON, error or '', [(level, message)]). args: (runner,
     ms path, name, steps, resume, context JSON); runner is recipe.run_ms (passed, not imported)."""
-    run_ms, ms_path, name, steps, resume, ctx_json = args
+    with _ONE_AT_A_TIME:        # a dask worker with several threads runs its tasks one by one
+        return _run_one(*args)
+
+
+def _run_one(run_ms, ms_path, name, steps, resume, ctx_json):
     ctx = Context.model_validate_json(ctx_json)
     ctx.part = name
     cap = _Capture()
