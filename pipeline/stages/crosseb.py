@@ -57,7 +57,7 @@ class Crosseb(Stage):
                        "errors are independent"}[kind] if inputs.errors == "auto" else "set by the user"
         fields, qa = {}, []
         for f, rows in flux_rows(context).items():
-            ebs = sorted({r["ms"] for r in rows})
+            ebs = [m for m in context.ms if any(r["ms"] == m for r in rows)]     # in the run's order
             if len(ebs) < 2:
                 continue
             fr = np.array([r["freq_hz"] for r in rows])
