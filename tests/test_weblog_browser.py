@@ -184,3 +184,10 @@ def test_several_ebs_weblog(browser, tmp_path):
     page.close()
     ft = [u for u in pages if "fluxtransfer" in u]
     assert len(ft) == 3 and all("_antennas_0.svg" in pages[u] for u in ft)
+    # the front page's across-EBs row equals crosseb.json
+    page = browser.new_page()
+    page.goto(start)
+    row = page.eval_on_selector_all("tr.frontcross", "els => els.map(e => [e.dataset.field, "
+                                    "e.children[2].textContent, e.children[3].textContent])")
+    assert row == [["J0530+1331", f"{res['chi2']:.1f} / {res['dof']}", f"{res['p']:.2g}"]]
+    page.close()

@@ -99,9 +99,12 @@ def render(ctx: Context) -> str:
                 f"with --resume to finish it." for k, v in ctx.ms.items() if v.model_data.startswith("writing")]
     worst = _worst_scores(rows)
     banner = _banner(worst)
+    cross = next(({**r["rec"].summary, "href": r["href"],
+                   "fields": {f: {**v, "colour": colour(v["score"])} for f, v in r["rec"].summary["fields"].items()}}
+                  for r in rows if r["stage"] == "crosseb" and r["rec"].ok), None)
     idx = env.get_template("index.html").render(
         ctx=ctx, root="", nav=nav, mses=mses, stages=rows, warnings=warnings, start=_fmt_time(ctx.started),
-        fluxes=_front_fluxes(ctx, rows), worst=worst[:8], banner=banner,
+        fluxes=_front_fluxes(ctx, rows), worst=worst[:8], banner=banner, cross=cross,
         end=_fmt_time(ctx.finished), duration=f"{ctx.finished - ctx.started:.1f} s" if ctx.finished else "")
     with open(os.path.join(out, "index.html"), "w") as fh:
         fh.write(idx)
