@@ -199,3 +199,9 @@ def test_bad_structure_files_are_one_line_errors(eb, tmp_path):
         with pytest.raises(PipelineError, match=msg) as exc:
             run_recipe("gfluxscale", [ms], str(tmp_path / "o"), [f"setmodel.components={val}"], weblog=False)
         assert "\n" not in str(exc.value)
+    with pytest.raises(PipelineError, match="describes one reference, but there are 2"):
+        run_recipe("gfluxscale", [ms], str(tmp_path / "o2"), ["setmodel.components=ref.yaml",
+                                                             f"setmodel.reference={REF},{TRANSFER}"], weblog=False)
+    with pytest.raises(PipelineError, match="disk_arcsec and a model image/component list are both set"):
+        run_recipe("gfluxscale", [ms], str(tmp_path / "o3"), ["setmodel.components=ref.yaml",
+                                                             "setmodel.disk_arcsec=1.0"], weblog=False)

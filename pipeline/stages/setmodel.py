@@ -109,6 +109,9 @@ class Setmodel(Stage):
         spw_sel, spws = self._spws(md, inputs.spw)
         if not inputs.spw:
             heur["spw"] = spw_sel or "all"
+        if (inputs.model_image or inputs.components) and len(refs) > 1:
+            raise PipelineError(f"{ms}: a model image/component list describes one reference, but there are "
+                                f"{len(refs)} ({', '.join(refs)}); set setmodel.reference to the one it shows")
         models, notes = {}, []
         for ref in refs:
             m = self._model(md, ref, reffile, inputs)
@@ -163,7 +166,7 @@ class Setmodel(Stage):
         if inputs.model_image or inputs.components:
             if inputs.model_image and inputs.components:
                 raise PipelineError("setmodel.model_image and setmodel.components are both set; give one")
-            if disk or inputs.disk_arcsec == "fit":
+            if inputs.disk_arcsec is not None:     # a body's automatic disk is replaced, a user's is an error
                 raise PipelineError("setmodel.disk_arcsec and a model image/component list are both set; "
                                     "give one (the image holds the structure)")
             f = md.field_by_name(ref)
