@@ -13,6 +13,15 @@ def row_means(vis: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return x, w[ok]
 
 
+def hand_amplitudes(vis: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, the weighted mean over polarisations of |vis| (row, pol), its summed weight and
+    the mask of rows with weight. Amplitudes before averaging: before calibration the hands'
+    gain phases differ, and a vector average across them would decorrelate."""
+    w = weight.sum(axis=1)
+    ok = w > 0
+    return (np.abs(vis) * weight).sum(axis=1)[ok] / w[ok], w[ok], ok
+
+
 def weighted_mean_error(x: np.ndarray, w: np.ndarray) -> tuple[float, float, int] | None:
     """Weighted mean of per-row values and its standard error from their scatter,
     sqrt(var / (N_eff - 1)), N_eff = (sum w)^2 / sum w^2 — honest when the weights are not

@@ -138,23 +138,23 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
     for m in sorted(models, key=lambda m: fits[m][4]):
         if bic[m] < bic[best] - STRONG_BIC:
             best = m
-    const = _result(fits[models[0]], models[0], bic, y, w, field, ant, time, reference, transfer)
+    drop = bic[models[0]] - bic[best]
     if best == models[0]:
-        if len(models) > 1:
-            const.note = f"constant gains: no drift model lowers BIC by more than {STRONG_BIC:g}"
-        return const
-    # the drift is extrapolated to the reference's scans: it is modelled only if it also predicts
-    # the held-out solutions of a field nearest the reference better than constant gains do
-    gain = _edge_check(y, w, u, fidx, ant, tau, nant, len(transfer), field, time, reference, best)
-    if gain is not None and gain <= 0:
-        const.note = (f"drift {best} preferred by BIC (lower by {bic[models[0]] - bic[best]:.0f}) but it "
-                      f"does not predict the solutions nearest the reference: constant gains kept")
-        return const
-    drift = _result(fits[best], best, bic, y, w, field, ant, time, reference, transfer)
-    drift.note = f"drift {best}: BIC lower by {bic[models[0]] - bic[best]:.0f}"
-    if gain is not None:
-        drift.note += f"; predicts the held-out solutions nearest the reference {gain:.0%} better"
-    return drift
+        note = f"constant gains: no drift model lowers BIC by more than {STRONG_BIC:g}" if len(models) > 1 else ""
+    else:
+        # the drift is extrapolated to the reference's scans: it is modelled only if it also
+        # predicts the held-out solutions of a field nearest the reference better than constant gains
+        gain = _edge_check(y, w, u, fidx, ant, tau, nant, len(transfer), field, time, reference, best)
+        if gain is not None and gain <= 0:
+            note = (f"drift {best} preferred by BIC (lower by {drop:.0f}) but it does not predict the "
+                    f"solutions nearest the reference: constant gains kept")
+            best = models[0]
+        else:
+            note = f"drift {best}: BIC lower by {drop:.0f}" + (
+                f"; predicts the held-out solutions nearest the reference {gain:.0%} better" if gain is not None else "")
+    out = _result(fits[best], best, bic, y, w, field, ant, time, reference, transfer)
+    out.note = note
+    return out
 
 
 def _edge_check(y, w, u, fidx, ant, tau, nant, nfree, field, time, reference, model) -> float | None:

@@ -72,7 +72,8 @@ def predict(comp: Components, uvw_m: np.ndarray, freq_hz: np.ndarray, reffreq_hz
         wk = np.broadcast_to(wt[None, :], (nchan, k))
     wk = wk / wk.sum(axis=1, keepdims=True)
     out = np.empty((nrow, nchan), complex)
-    step = max(1, budget // max(k * (1 if _even(freq) else nchan), 1))
+    even = _even(freq)
+    step = max(1, budget // max(k * (1 if even else nchan), 1))
     lam = freq / C                                              # 1 / wavelength
     for a in range(0, nrow, step):
         uvw = uvw_m[a:a + step]
@@ -83,7 +84,7 @@ def predict(comp: Components, uvw_m: np.ndarray, freq_hz: np.ndarray, reffreq_hz
             ur = uvw[:, 0:1] * sp[None, :] + uvw[:, 1:2] * cp[None, :]
             vr = uvw[:, 0:1] * cp[None, :] - uvw[:, 1:2] * sp[None, :]
             q2 = (comp.major[None, :] * ur) ** 2 + (comp.minor[None, :] * vr) ** 2      # m^2 rad^2
-        if _even(freq):
+        if even:
             # evenly spaced channels: the phasor of channel c+1 is channel c's times a fixed step
             # (a complex multiply instead of an exp per row, channel and component)
             ph = np.exp(2j * np.pi * d * lam[0])

@@ -3,11 +3,10 @@ cluster (a LocalCluster the test starts on 127.0.0.1); results, logs and failure
 the one Context exactly as in a serial run."""
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
+from clirun import cli
 from pipeline import run_recipe
 from pipeline.simulate import simulate
 
@@ -21,10 +20,6 @@ def cluster():
                      dashboard_address=None)
     yield c.scheduler_address
     c.close()
-
-
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True)
 
 
 IGNORED = {"seconds", "run_at", "cube_pass_s", "write_seconds", "fingerprint", "own_fingerprint", "keys"}  # timings; hashes of paths
@@ -48,7 +43,7 @@ def test_cluster_run_equals_serial(cluster, tmp_path):
             simulate(ms, "small", seed=seed)
             runs[run].append(ms)
     run_recipe("gfluxscale", runs["serial"], str(tmp_path / "serial"), weblog=False)
-    r = _cli("-v", "run", "gfluxscale", *runs["dask"], "--out", str(tmp_path / "dask"), "--scheduler", cluster)
+    r = cli("-v", "run", "gfluxscale", *runs["dask"], "--out", str(tmp_path / "dask"), "--scheduler", cluster)
     assert r.returncode == 0, r.stderr
     for name in ("fluxes.json", "crosseb.json"):
         assert json.load(open(tmp_path / "dask" / name)) == json.load(open(tmp_path / "serial" / name))
@@ -67,7 +62,7 @@ def test_cluster_failure_keeps_the_others(cluster, tmp_path):
     simulate(good, "small", seed=1)
     simulate(bad, "small", seed=2)
     (tmp_path / "b" / "flux.csv").write_text("ms,field,spw,I\nt.ms,J0423-0120,0,-1\n")
-    r = _cli("-q", "run", "gfluxscale", good, bad, "--out", str(tmp_path / "o"), "--scheduler", cluster)
+    r = cli("-q", "run", "gfluxscale", good, bad, "--out", str(tmp_path / "o"), "--scheduler", cluster)
     assert r.returncode == 1 and "t.ms" in r.stderr and r.stderr.strip().count("\n") == 0
     fl = json.load(open(tmp_path / "o" / "fluxes.json"))
     assert fl["s.ms"]["J0530+1331"]["spws"]["0"]["flux_jy"] > 0
@@ -78,5 +73,5 @@ def test_cluster_failure_keeps_the_others(cluster, tmp_path):
 def test_bad_scheduler_address(tmp_path):
     ms = str(tmp_path / "a" / "a.ms")
     simulate(ms, "small", seed=1)
-    r = _cli("run", "gfluxscale", ms, "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1")
+    r = cli("run", "gfluxscale", ms, "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1")
     assert r.returncode == 1 and "--scheduler tcp://127.0.0.1:1" in r.stderr and r.stderr.strip().count("\n") == 0

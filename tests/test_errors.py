@@ -1,11 +1,10 @@
 """Bad input gives a one-line PipelineError naming the bad value (and the CLI exits 1)."""
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
+from clirun import cli
 from pipeline.errors import MSError, PipelineError
 from pipeline.ms import read_metadata
 
@@ -26,9 +25,7 @@ def test_missing_subtable(ngc5921_copy):
 
 
 def test_cli_error_is_one_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "simulate", str(tmp_path / "a.ms"),
-                        "--preset", "small", "--flag-antenna", "99"],
-                       capture_output=True, text=True)
+    r = cli("simulate", str(tmp_path / "a.ms"), "--preset", "small", "--flag-antenna", "99")
     # antenna 99 does not exist in the small preset
     assert r.returncode == 1, r.stderr
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("fluxpipe: error:")
@@ -38,15 +35,12 @@ def test_cli_error_is_one_line(tmp_path):
 def test_cli_fluxscale(casa_ref, ngc5921_pristine, tmp_path):
     import json
     out = tmp_path / "d.json"
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "fluxscale", ngc5921_pristine,
-                        os.path.join(casa_ref, "ngc5921", "ngc5921.G"), "--reference",
-                        "1331+30500002_0", "--json", str(out)], capture_output=True, text=True)
+    r = cli("fluxscale", ngc5921_pristine, os.path.join(casa_ref, "ngc5921", "ngc5921.G"), "--reference",
+            "1331+30500002_0", "--json", str(out))
     assert r.returncode == 0, r.stderr
     assert "2.52584 +/- 0.00215247" in r.stdout
     assert json.load(open(out))["1"]["0"]["numSol"][0] == 54
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "fluxscale", ngc5921_pristine,
-                        os.path.join(casa_ref, "ngc5921", "ngc5921.G"), "--reference", "3C999"],
-                       capture_output=True, text=True)
+    r = cli("fluxscale", ngc5921_pristine, os.path.join(casa_ref, "ngc5921", "ngc5921.G"), "--reference", "3C999")
     assert r.returncode == 1 and "3C999" in r.stderr and r.stderr.count("\n") == 1
 
 

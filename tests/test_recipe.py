@@ -1,11 +1,10 @@
 """Recipes, overrides, per-MS defaults, resume, several MSes (serial and parallel), the CLI."""
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
+from clirun import cli
 from pipeline import run_recipe
 from pipeline.context import Context
 from pipeline.errors import InputsError, PipelineError
@@ -90,11 +89,6 @@ def test_two_ms_serial_equals_parallel(two_ms, tmp_path):
     assert f["role"] == "transfer" and set(f["spws"]["0"]) >= {"freq_hz", "flux_jy", "error_jy", "snr", "n"}
     assert set(f["fit"]) >= {"flux_jy", "error_jy", "reffreq_hz", "spidx", "spidx_err"}
     assert fs["s2.ms"]["J0423-0120"]["role"] == "reference"
-
-
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True,
-                          text=True, cwd=cwd)
 
 
 def test_cli_error_paths(tmp_path, two_ms):

@@ -1,11 +1,10 @@
 """`fluxpipe inputs STAGE` (issue 15, item 4): readable types and bounds, defaults, the heuristic
 behind a blank value, and an example --set line that the recipe loader accepts."""
 import shlex
-import subprocess
-import sys
 
 import pytest
 
+from clirun import cli
 from pipeline.recipe import load_recipe
 from pipeline.stage import describe
 from pipeline.stages import STAGES
@@ -24,13 +23,15 @@ def test_every_example_is_accepted(name):
 
 
 def test_cli_inputs_text():
-    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "inputs", "phaseup"], capture_output=True,
-                         text=True, check=True).stdout
+    r = cli("inputs", "phaseup")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
     assert "gaintype: 'G' | 'T', default 'G'" in out
     assert "minsnr: float (>= 0), default 2.0" in out
     assert "example: --set phaseup.gaintype=T" in out
-    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "inputs", "fluxtransfer"], capture_output=True,
-                         text=True, check=True).stdout
+    r = cli("inputs", "fluxtransfer")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
     assert "catalogue_range: list[float] (exactly 2 items), default [0.7, 1.4]" in out
     assert "blank: chosen by AICc" in out
     assert "example: --set fluxtransfer.estimator=casa" in out

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from casacore.tables import table
 
+from clirun import cli
 from pipeline import run_recipe
 from pipeline.simulate import simulate
 
@@ -27,11 +28,6 @@ def checksums(ms: str) -> dict:
             with open(p, "rb") as fh:
                 out[os.path.relpath(p, ms)] = hashlib.sha256(fh.read()).hexdigest()
     return out
-
-
-def cli(*args, cwd=None, env=None):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 
+from clirun import cli
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -143,14 +145,12 @@ def test_failed_stage_page_renders(browser, tmp_path):
 
 
 def test_weblog_command_rerenders(demo_run, tmp_path):
-    import subprocess
-    import sys
     out = tmp_path / "copy"
     shutil.copytree(demo_run, out, ignore=shutil.ignore_patterns("weblog"))
     ctx = json.load(open(out / "context.json"))
     ctx["outdir"] = str(out)
     json.dump(ctx, open(out / "context.json", "w"))
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "weblog", str(out)], capture_output=True, text=True)
+    r = cli("weblog", str(out))
     assert r.returncode == 0, r.stderr
     html = open(out / "weblog" / "index.html").read()
     assert "fluxtransfer" in html and len(os.listdir(out / "weblog" / "stages")) > 7

@@ -6,11 +6,12 @@ import json
 import logging
 import os
 
-import numpy as np
 from typing import Annotated
 
+import numpy as np
 from pydantic import AfterValidator, Field
 
+from heuristics.derived import hand_amplitudes
 from ..calapply import Applier, ApplySpec
 from ..calsolve import SolveSpec, solve_cube
 from ..caltable import CalTable, write_caltable
@@ -125,15 +126,11 @@ def reference_uv_data(cube: Cube, field_id: int, divided: bool = False):
     out = {k: [] for k in ("q", "amp", "sigma", "a1", "a2", "grp")}
     groups: dict = {}
     for b in cube.blocks(fields=[field_id]):
-        v, w = (b.vis, b.weight) if divided else b.raw()
-        ws = w.sum(axis=1)
-        ok = ws > 0
+        amp, iw, ok = hand_amplitudes(*((b.vis, b.weight) if divided else b.raw()))   # iw = 1/sigma^2
         if not ok.any():
             continue
         freq = cube.index.spw_chan[b.spw_id][0]
         q = np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]) * freq / 299792458.0
-        # per-hand amplitudes, then averaged: the hands' gain phases differ before calibration
-        amp, iw = (np.abs(v) * w).sum(axis=1)[ok] / ws[ok], ws[ok]      # 1/sigma^2 = sum of weights
         a1, a2 = b.antenna1[ok], b.antenna2[ok]
         bl, inv = np.unique(a1.astype(np.int64) * 100000 + a2, return_inverse=True)
         sw = np.bincount(inv, iw)

@@ -7,6 +7,7 @@ import numpy as np
 from pydantic import Field
 
 from heuristics import resolved
+from heuristics.derived import hand_amplitudes
 from ..context import ResolvedSelection
 from ..gaincal import ranked_refants
 from ..ms.metadata import MSMetadata
@@ -84,11 +85,9 @@ def _ampuv_artefact(context, ms, md, cube, st) -> str:
     uv, amp, a1, a2, uvws = [], [], [], [], []
     n = 0
     for b in cube.blocks(fields=[fid], spws=[spw]):
-        v, w = b.raw()
-        ok = w.sum(axis=1) > 0
-        avg = (np.abs(v) * w).sum(axis=1)[ok] / w.sum(axis=1)[ok]     # per-hand amplitudes, averaged
+        avg, _, ok = hand_amplitudes(*b.raw())
         uv.append(np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]))
-        amp.append(np.abs(avg))
+        amp.append(avg)
         a1.append(b.antenna1[ok])
         a2.append(b.antenna2[ok])
         uvws.append(b.uvw[ok])
