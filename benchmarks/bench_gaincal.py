@@ -9,8 +9,8 @@ CALS = "AMPLITUDE,BANDPASS,PHASE,CHECK"
 
 
 def work(ms: str) -> dict:
-    from pipeline.gaincal import gaincal
-    from pipeline.ms import read_metadata
+    from fluxpipe.gaincal import gaincal
+    from fluxpipe.ms import read_metadata
     ms = read_metadata(ms)   # as the pipeline does: metadata read once per MS
     with tempfile.TemporaryDirectory() as d:
         ph = gaincal(ms, os.path.join(d, "ph.G"), intent=CALS, solint="int", calmode="p",
@@ -26,7 +26,7 @@ if __name__ == "__main__":
     ap.add_argument("--scale", type=int, default=1)
     args = ap.parse_args()
     ms = simulated("alma_band3", args.scale)
-    from pipeline.ms import read_metadata
+    from fluxpipe.ms import read_metadata
     md = read_metadata(ms)
     res = measure(work, ms)
     res["ms_rows"] = md.nrows

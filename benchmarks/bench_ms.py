@@ -6,7 +6,7 @@ from common import measure, report, simulated
 
 
 def read_all(ms: str) -> dict:
-    from pipeline.ms import iter_chunks, read_metadata
+    from fluxpipe.ms import iter_chunks, read_metadata
     t = time.perf_counter()
     md = read_metadata(ms)
     t_meta = time.perf_counter() - t

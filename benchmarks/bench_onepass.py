@@ -35,7 +35,7 @@ def drop_column(ms: str, col: str) -> None:
 
 def single_read(ms: str) -> dict:
     """Read the calibrator rows once, in the pipeline's chunking, doing nothing with them."""
-    from pipeline.ms import iter_chunks, read_metadata, select
+    from fluxpipe.ms import iter_chunks, read_metadata, select
     md = read_metadata(ms)
     sel = select(md, intent="AMPLITUDE,BANDPASS,PHASE,CHECK")
     t = time.perf_counter()
@@ -55,8 +55,8 @@ def write_compare(ms: str, repeats: int = 2) -> dict:
     field's model and the default elsewhere, as the writeback stage does."""
     import numpy as np
     from casacore.tables import makearrcoldesc, maketabdesc, table
-    from pipeline.ms import read_metadata, select, write_model
-    from pipeline.ms.model import WRITE_BYTES
+    from fluxpipe.ms import read_metadata, select, write_model
+    from fluxpipe.ms.model import WRITE_BYTES
 
     def plain() -> float:
         t = table(ms, ack=False, readonly=False)
@@ -104,7 +104,7 @@ def recipe(ms: str, out: str) -> dict:
     os.sync()       # no earlier run's dirty pages still being flushed
     hwm = out + ".vmhwm"
     # the CLI in a fresh interpreter that reports its own peak RSS (VmHWM) when it exits
-    code = ("import atexit, sys; from pipeline.cli import main; out = sys.argv[1]; "
+    code = ("import atexit, sys; from fluxpipe.cli import main; out = sys.argv[1]; "
             "atexit.register(lambda: open(out, 'w').write("
             "[l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])); "
             "sys.argv = ['fluxpipe'] + sys.argv[2:]; sys.exit(main())")

@@ -1,4 +1,4 @@
-"""Speed of the component predictor (heuristics.predict) and what it costs inside the one pass.
+"""Speed of the component predictor (fluxpipe.heuristics.predict) and what it costs inside the one pass.
 
     python benchmarks/bench_predict.py
 
@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 
 def throughput() -> dict:
-    from heuristics.predict import Components, predict
+    from fluxpipe.heuristics.predict import Components, predict
     rng = np.random.default_rng(1)
     rows, nchan = 20_000, 64
     uvw = rng.normal(0, 2000, (rows, 3))
@@ -39,9 +39,9 @@ def throughput() -> dict:
 
 
 def in_pass(ms: str) -> dict:
-    from pipeline.ms import iter_chunks, read_metadata, select
-    from pipeline.ms.onepass import build_cube
-    from pipeline.skymodel import SourceModel, Structure, model_function
+    from fluxpipe.ms import iter_chunks, read_metadata, select
+    from fluxpipe.ms.onepass import build_cube
+    from fluxpipe.skymodel import SourceModel, Structure, model_function
     md = read_metadata(ms)
     ref = md.fields[0].name
     sel = select(md, intent="AMPLITUDE,BANDPASS,PHASE,CHECK")

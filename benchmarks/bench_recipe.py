@@ -12,7 +12,7 @@ from common import measure, report, simulated
 
 
 def work(ms: str, out: str) -> dict:
-    from pipeline import run_recipe
+    from fluxpipe import run_recipe
     ctx = run_recipe("gfluxscale", [ms], out, weblog=False)
     return {r.stage: round(r.seconds, 3) for r in ctx.results}
 

@@ -1,1 +1,1 @@
-"""Pure numerics on numpy arrays: no I/O, never imports `pipeline`."""
+"""Pure numerics on numpy arrays (installed as `fluxpipe.heuristics`): no I/O, never imports the framework."""

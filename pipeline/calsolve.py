@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from heuristics.solve import apply_mode, baseline_average, hermitian, solve_gains
+from .heuristics.solve import apply_mode, baseline_average, hermitian, solve_gains
 from .calapply import Applier, ApplySpec
 from .caltable import CalTable
 from .cube import Block, Cube

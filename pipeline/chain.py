@@ -1,6 +1,6 @@
 """The gfluxscale recipe on one MS with a few common overrides, as one function call.
 
-    from pipeline.chain import run_chain
+    from fluxpipe.chain import run_chain
     res = run_chain("my.ms", "out", fluxcsv="flux.csv", amp_outlier_sigma=20)
 
 Returns plain data: reference, transfer, refant, resolved selection, flags, fluxes (as in

@@ -29,7 +29,7 @@ def _cmd_simulate(args) -> int:
 
 def _cmd_fluxscale(args) -> int:
     import json
-    from .fluxscale import fluxscale
+    from .casa_fluxscale import fluxscale
     try:
         refspwmap = [int(x) for x in args.refspwmap.split(",")] if args.refspwmap else [-1]
     except ValueError:
@@ -39,7 +39,7 @@ def _cmd_fluxscale(args) -> int:
                   transfer=args.transfer, listfile=args.listfile, refspwmap=refspwmap,
                   gainthreshold=args.gainthreshold, antenna=args.antenna, timerange=args.timerange,
                   scan=args.scan, incremental=args.incremental, fitorder=args.fitorder)
-    from .fluxscale import listfile_lines
+    from .casa_fluxscale import listfile_lines
     print("\n".join(listfile_lines(d, args.fitorder)))
     if args.json:
         with open(args.json, "w") as fh:

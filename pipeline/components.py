@@ -159,7 +159,7 @@ def _from_list(path: str, ra0: float, dec0: float) -> Structure:
             doc = yaml.safe_load(fh)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PipelineError(f"{path}: not a readable YAML/JSON component list ({str(exc).splitlines()[0]}); "
-                            f"see pipeline/components.py for the format") from None
+                            f"see the fluxpipe.components docstring for the format") from None
     comps = doc.get("components") if isinstance(doc, dict) else None
     if not isinstance(comps, list) or not comps:
         raise PipelineError(f"{path}: no 'components:' list; give a mapping with a list of components")

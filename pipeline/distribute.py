@@ -44,7 +44,7 @@ def _run_one(run_ms, ms_path, name, steps, resume, ctx_json):
     ctx = Context.model_validate_json(ctx_json)
     ctx.part = name
     cap = _Capture()
-    logger = logging.getLogger("pipeline")     # every module logs under pipeline.*
+    logger = logging.getLogger("fluxpipe")     # every module logs under fluxpipe.*
     logger.addHandler(cap)
     old, prop = logger.level, logger.propagate
     logger.setLevel(logging.INFO)

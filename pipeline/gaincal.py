@@ -2,8 +2,8 @@
 
 Solution intervals: 'int' (each integration), 'Ns' / 'Nmin' / 'Nh' / a bare number of
 seconds (bins of that length from the start of each scan), 'inf' (one per scan). combine='scan'
-joins the scans of a field. The pass (pipeline.ms.onepass) pre-applies the tables and divides
-by the model per channel; the solve (pipeline.calsolve) works on the channel-averaged cube,
+joins the scans of a field. The pass (fluxpipe.ms.onepass) pre-applies the tables and divides
+by the model per channel; the solve (fluxpipe.calsolve) works on the channel-averaged cube,
 which for gain tables is exactly gaincal's arithmetic on the channels.
 The model is MODEL_DATA when `model` is 'column', a callable model(field, spw, chan_freq, uvw)
 -> (row, chan) or scalar (evaluated per chunk), or a 1 Jy point source (model=None), as CASA
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from heuristics.refant import rank_refants
+from .heuristics.refant import rank_refants
 from .calapply import Applier, ApplySpec
 from .calsolve import SolveSpec, solve_cube
 from .caltable import CalTable, write_caltable

@@ -4,7 +4,7 @@ A recipe file: `stages: [ {stage_name: {param: value}}, ... ]`. `--set stage.par
 overrides are parsed by the parameter's type (a string parameter takes the text as typed;
 numbers, booleans and lists use YAML syntax) and validated against the stage's Inputs.
 Each MS runs all stages in order in its own process when parallel > 1, or as one task on a
-dask.distributed cluster with a scheduler address (pipeline.distribute; results identical to
+dask.distributed cluster with a scheduler address (fluxpipe.distribute; results identical to
 a serial run); the Context is saved to OUTDIR/context.json after every stage, and `resume`
 skips the stages an MS has already completed.
 """
@@ -222,7 +222,7 @@ def _run_all(ctx: Context, steps, errors: list[str]) -> None:
 
 
 def _preflight(steps, mses: list[str], outdir: str):
-    """Everything that can be checked before any work (pipeline.runguard)."""
+    """Everything that can be checked before any work (fluxpipe.runguard)."""
     out = check_outdir(outdir)
     names = unique_names(mses)
     mds = [read_metadata(m) for m in mses]
@@ -246,7 +246,7 @@ def _preflight(steps, mses: list[str], outdir: str):
 def run_recipe(recipe: str, mses: list[str], outdir: str = "fluxpipe_out", overrides=None,
                resume: bool = False, parallel: int = 1, weblog: bool = True, scheduler: str = "") -> Context:
     """Run `recipe` over `mses`; write OUTDIR/context.json, fluxes.json and (weblog) the weblog.
-    Preflight checks and locks come first (pipeline.runguard); nothing is computed before."""
+    Preflight checks and locks come first (fluxpipe.runguard); nothing is computed before."""
     steps = load_recipe(recipe, overrides)
     outdir, names, locks = _preflight(steps, mses, outdir)
     held = []

@@ -4,7 +4,7 @@ A `SourceModel` is plain data (pydantic, JSON in the Context): Stokes I
 S(nu) = flux (nu/reffreq)^spix (spix list: log10 polynomial, CASA's convention), or Perley-Butler
 2017 for a standard, optionally a disk of diameter `disk_arcsec` with limb-darkening exponent
 `limb`; `per_spw` holds flux.csv's per-spw values. A `Structure` (from a FITS model image or a
-component list, pipeline.components) replaces the point or disk: its visibilities
+component list, fluxpipe.components) replaces the point or disk: its visibilities
 (heuristics.predict, unit total flux per channel) times the spectrum, as setjy scales a model
 image to the standard's flux. Without a standard, flux.csv row or manual flux, the spectrum is the
 components' own (sum of their fluxes and spectral indices).
@@ -16,8 +16,8 @@ import os
 import numpy as np
 from pydantic import BaseModel, Field
 
-from heuristics import resolved, standards
-from heuristics.predict import Components, predict
+from .heuristics import resolved, standards
+from .heuristics.predict import Components, predict
 from .errors import PipelineError
 from .fluxcsv import read_flux_csv
 from .ms.metadata import MSMetadata

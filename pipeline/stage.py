@@ -1,6 +1,6 @@
 """Stage protocol. A stage = an Inputs model + run(context, ms, inputs, user) -> Results.
 
-The registry is the plain dict `pipeline.stages.STAGES`; nothing registers itself on import.
+The registry is the plain dict `fluxpipe.stages.STAGES`; nothing registers itself on import.
 
 Inputs (pydantic): one declaration per parameter (type, default, bounds, description). Unknown
 keys are errors that name the valid ones. `None` defaults mean "decided per MS by a heuristic";

@@ -4,5 +4,5 @@ import sys
 
 
 def cli(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "fluxpipe.cli", *args], capture_output=True, text=True,
                           cwd=cwd, env=env)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from casacore.tables import table
 
-from pipeline import run_recipe
-from pipeline.simulate import simulate
+from fluxpipe import run_recipe
+from fluxpipe.simulate import simulate
 
 FIELD = "J0530+1331"
 

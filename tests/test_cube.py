@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from casacore.tables import table, taql
 
-from pipeline import run_recipe
-from pipeline.cube import Cube
-from pipeline.ms import read_metadata, select
-from pipeline.ms.onepass import build_cube
-from pipeline.ms.reader import ReadStats
-from pipeline.simulate import simulate
-from pipeline.stages import common
+from fluxpipe import run_recipe
+from fluxpipe.cube import Cube
+from fluxpipe.ms import read_metadata, select
+from fluxpipe.ms.onepass import build_cube
+from fluxpipe.ms.reader import ReadStats
+from fluxpipe.simulate import simulate
+from fluxpipe.stages import common
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +128,8 @@ def test_one_pass_per_run_and_reuse(tmp_path):
 
 def test_outputs_relative_and_folder_movable(tmp_path):
     import shutil
-    from pipeline.context import Context
-    from pipeline.weblog import render
+    from fluxpipe.context import Context
+    from fluxpipe.weblog import render
     ms = str(tmp_path / "s.ms")
     simulate(ms, "small", seed=12)
     ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "o"), weblog=False)

@@ -7,8 +7,8 @@ import os
 import pytest
 
 from clirun import cli
-from pipeline import run_recipe
-from pipeline.simulate import simulate
+from fluxpipe import run_recipe
+from fluxpipe.simulate import simulate
 
 distributed = pytest.importorskip("distributed")
 

@@ -5,8 +5,8 @@ import shutil
 import pytest
 
 from clirun import cli
-from pipeline.errors import MSError, PipelineError
-from pipeline.ms import read_metadata
+from fluxpipe.errors import MSError, PipelineError
+from fluxpipe.ms import read_metadata
 
 
 def test_not_an_ms(tmp_path):
@@ -45,7 +45,7 @@ def test_cli_fluxscale(casa_ref, ngc5921_pristine, tmp_path):
 
 
 def test_flux_csv_keeps_user_rows(tmp_path):
-    from pipeline.fluxcsv import FluxRow, read_flux_csv, write_flux_csv
+    from fluxpipe.fluxcsv import FluxRow, read_flux_csv, write_flux_csv
     p = str(tmp_path / "flux.csv")
     write_flux_csv(p, [FluxRow("a.ms", "J1", 0, 1.0, comment="# fluxpipe derived"),
                        FluxRow("a.ms", "J2", 0, 2.0, comment="# fluxpipe derived")])

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 from casacore.tables import table
 
-from heuristics.outliers import outlier_flags
-from heuristics.standards import perley_butler_2017, standard_name
-from pipeline.errors import PipelineError
-from pipeline.chain import run_chain
-from pipeline.fluxscale import fluxscale
-from pipeline.gaincal import gaincal
-from pipeline.ms import read_metadata
-from pipeline.skymodel import model_function, reference_model
-from pipeline.simulate import simulate
+from fluxpipe.heuristics.outliers import outlier_flags
+from fluxpipe.heuristics.standards import perley_butler_2017, standard_name
+from fluxpipe.errors import PipelineError
+from fluxpipe.chain import run_chain
+from fluxpipe.casa_fluxscale import fluxscale
+from fluxpipe.gaincal import gaincal
+from fluxpipe.ms import read_metadata
+from fluxpipe.skymodel import model_function, reference_model
+from fluxpipe.simulate import simulate
 
 
 def errors_vs_truth(result, truth):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from casacore.tables import table
 
-from pipeline import fluxscale
-from pipeline.errors import PipelineError
+from fluxpipe import fluxscale
+from fluxpipe.errors import PipelineError
 
 CASES = [
     ("ngc5921", "ngc5921.G", dict(reference="1331+30500002_0", transfer="1445+09900002_0"), "ngc5921.G"),

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from casacore.tables import table
 
-from pipeline.caltable import read_caltable
-from pipeline.errors import InputsError, NoDataError
-from pipeline.gaincal import gaincal, parse_solint
-from pipeline.simulate import gains_at, source_flux
+from fluxpipe.caltable import read_caltable
+from fluxpipe.errors import InputsError, NoDataError
+from fluxpipe.gaincal import gaincal, parse_solint
+from fluxpipe.simulate import gains_at, source_flux
 
 
 def true_model(truth):

@@ -17,8 +17,8 @@ import pytest
 import yaml
 from casacore.tables import table
 
-from pipeline import run_recipe
-from pipeline.simulate import simulate
+from fluxpipe import run_recipe
+from fluxpipe.simulate import simulate
 
 REF, TRANSFER = "J0423-0120", "J0530+1331"
 AS = np.pi / 180 / 3600
@@ -189,7 +189,7 @@ def test_fits_image_with_shifted_reference_position(eb, tmp_path):
 
 
 def test_bad_structure_files_are_one_line_errors(eb, tmp_path):
-    from pipeline.errors import PipelineError
+    from fluxpipe.errors import PipelineError
     d, ms, truth = eb
     (tmp_path / "bad.yaml").write_text("components:\n  - {flux_jy: 1.0}\n")
     (tmp_path / "img.fits").write_bytes(b"not a fits file")

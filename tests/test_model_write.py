@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from casacore.tables import table
 
-from pipeline.errors import SelectionError
-from pipeline.ms import read_metadata, select, write_model
+from fluxpipe.errors import SelectionError
+from fluxpipe.ms import read_metadata, select, write_model
 
 
 def digest(ms, col):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from pipeline.ms import read_metadata
+from fluxpipe.ms import read_metadata
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ import shutil
 import numpy as np
 import pytest
 
-from pipeline import run_recipe
-from pipeline.caltable import read_caltable
-from pipeline.errors import PipelineError
-from pipeline.simcal import write_true_tables
-from pipeline.simulate import simulate
+from fluxpipe import run_recipe
+from fluxpipe.caltable import read_caltable
+from fluxpipe.errors import PipelineError
+from fluxpipe.simcal import write_true_tables
+from fluxpipe.simulate import simulate
 
 from conftest import HERE, extract
 
@@ -98,7 +98,7 @@ def test_delay_applied_as_casa_defines_it(bp):
     """K: corrected = V / (J_i conj J_j), J = exp(2 pi i tau (nu - nu_ref)), nu_ref the table
     spw's CHAN_FREQ[n/2]; computed here independently on one chunk."""
     from types import SimpleNamespace
-    from pipeline.calapply import Applier, ApplySpec
+    from fluxpipe.calapply import Applier, ApplySpec
     d, ms, truth, ref = bp
     spec = ApplySpec.load(str(d / "true.K"))
     ct = spec.table

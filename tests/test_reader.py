@@ -2,7 +2,7 @@
 import numpy as np
 from casacore.tables import table
 
-from pipeline.ms import iter_chunks, read_metadata, select, selected_rows
+from fluxpipe.ms import iter_chunks, read_metadata, select, selected_rows
 
 
 def test_every_row_once_bounded(ngc5921_pristine):
@@ -58,7 +58,7 @@ def test_interleaved_mixed_shapes_every_row_once(tmp_path):
     """ALMA's layout: windows of 128..1 channels interleaved per integration. Chunks hold one
     data description, stay under the byte budget, and deliver every row once with its own cells."""
     from casacore.tables import table
-    from pipeline.simulate import simulate
+    from fluxpipe.simulate import simulate
     ms = str(tmp_path / "m.ms")
     simulate(ms, "alma_mixed", seed=2)
     md = read_metadata(ms)
@@ -78,7 +78,7 @@ def test_interleaved_mixed_shapes_every_row_once(tmp_path):
 
 
 def test_running_stats_equal_batch():
-    from heuristics.derived import WeightedStats, weighted_mean_error
+    from fluxpipe.heuristics.derived import WeightedStats, weighted_mean_error
     rng = np.random.default_rng(4)
     x, w = rng.normal(2.5, 0.1, 5000), rng.uniform(0.1, 3, 5000)
     s = WeightedStats()

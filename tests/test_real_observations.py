@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from casacore.tables import table
 
-from pipeline import run_recipe
-from pipeline.errors import PipelineError
-from pipeline.simulate import simulate
+from fluxpipe import run_recipe
+from fluxpipe.errors import PipelineError
+from fluxpipe.simulate import simulate
 
 # CASA 6.7.0.31 on NGC5921 with fluxpipe's default solve parameters (refant 15, minsnr 2,
 # minblperant 4; benchmarks/casa_oracle/ngc5921_spw.py)
@@ -157,7 +157,7 @@ def test_gross_error_is_red(band3, tmp_path):
     cat = [q for q in qa_of(ctx, "fluxtransfer") if q["metric"] == "catalogue_ratio"]
     assert len(cat) == 3 and all(q["value"] <= 0.33 for q in cat)
     assert all("x the catalogue's" in q["short"] for q in cat)
-    from pipeline.weblog import render
+    from fluxpipe.weblog import render
     html = open(render(ctx)).read()        # the front page says so first
     assert 'class="banner qa-red" id="banner">3 QA scores at or below 0.33' in html
 

@@ -5,11 +5,11 @@ import os
 import pytest
 
 from clirun import cli
-from pipeline import run_recipe
-from pipeline.context import Context
-from pipeline.errors import InputsError, PipelineError
-from pipeline.recipe import load_recipe
-from pipeline.simulate import simulate
+from fluxpipe import run_recipe
+from fluxpipe.context import Context
+from fluxpipe.errors import InputsError, PipelineError
+from fluxpipe.recipe import load_recipe
+from fluxpipe.simulate import simulate
 
 
 @pytest.fixture(scope="module")

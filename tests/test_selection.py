@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from pipeline.errors import SelectionError
-from pipeline.ms import read_metadata, select, selected_rows
-from pipeline.ms.select import baseline_mask
+from fluxpipe.errors import SelectionError
+from fluxpipe.ms import read_metadata, select, selected_rows
+from fluxpipe.ms.select import baseline_mask
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_rows_by_scan_and_time(md):
     t = taql(f"select rowid() as r from '{md.path}' where SCAN_NUMBER==2")
     assert rows.tolist() == t.getcol("r").tolist() and len(rows) == 1890
     sc = md.scans[1]
-    from pipeline.ms.select import mjd_to_date
+    from fluxpipe.ms.select import mjd_to_date
     y, mo, d = mjd_to_date(sc.start)
     h = (sc.start % 86400) / 3600
     tr = f"{y}/{mo:02d}/{d:02d}/{int(h):02d}:{int(h * 60 % 60):02d}:00~{int(h):02d}:{int(h * 60 % 60) + 3:02d}:00"
@@ -59,7 +59,7 @@ def test_rows_by_scan_and_time(md):
 
 
 def test_uvrange_parse():
-    from pipeline.ms.select import parse_uvrange
+    from fluxpipe.ms.select import parse_uvrange
     assert parse_uvrange("<120m") == [(0.0, 120.0, False)]
     assert parse_uvrange("0~15klambda") == [(0.0, 15000.0, True)]
     assert parse_uvrange(">1km") == [(1000.0, np.inf, False)]

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from casacore.tables import table
 
-from pipeline.fluxcsv import read_flux_csv
-from pipeline.ms import iter_chunks, read_metadata, select
-from pipeline.simulate import gains_at, simulate, source_flux
+from fluxpipe.fluxcsv import read_flux_csv
+from fluxpipe.ms import iter_chunks, read_metadata, select
+from fluxpipe.simulate import gains_at, simulate, source_flux
 
 
 def residuals(md, truth, field, spw):
@@ -77,7 +77,7 @@ def test_faults(tmp_path):
 
 
 def test_disk_visibility():
-    from heuristics.resolved import disk_visibility
+    from fluxpipe.heuristics.resolved import disk_visibility
     assert disk_visibility(np.array([0.0]), 1e-5)[0] == 1.0
     # uniform disk first null at x = 3.8317
     theta = np.deg2rad(1.6 / 3600)

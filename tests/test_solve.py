@@ -1,7 +1,7 @@
-"""heuristics.solve on synthetic baseline data with a known truth."""
+"""fluxpipe.heuristics.solve on synthetic baseline data with a known truth."""
 import numpy as np
 
-from heuristics.solve import apply_mode, solve_gains
+from fluxpipe.heuristics.solve import apply_mode, solve_gains
 
 
 def make(nsol=40, npol=2, nant=16, sigma=0.02, seed=0):
@@ -75,7 +75,7 @@ def test_minblperant_refant_fallback_and_minsnr():
 
 def test_numpy_j1_matches_scipy():
     from scipy.special import j1 as scipy_j1
-    from heuristics.resolved import disk_visibility, j1
+    from fluxpipe.heuristics.resolved import disk_visibility, j1
     x = np.concatenate([np.linspace(-30, 30, 20001), [1e-9, 7.999, 8.0, 8.001, 150.0]])
     assert np.abs(j1(x) - scipy_j1(x)).max() < 2e-8
     q = np.linspace(0, 3e5, 1000)

@@ -5,9 +5,9 @@ import shlex
 import pytest
 
 from clirun import cli
-from pipeline.recipe import load_recipe
-from pipeline.stage import describe
-from pipeline.stages import STAGES
+from fluxpipe.recipe import load_recipe
+from fluxpipe.stage import describe
+from fluxpipe.stages import STAGES
 
 
 @pytest.mark.parametrize("name", list(STAGES))

@@ -16,8 +16,8 @@ import pytest
 from casacore.tables import table
 
 from clirun import cli
-from pipeline import run_recipe
-from pipeline.simulate import simulate
+from fluxpipe import run_recipe
+from fluxpipe.simulate import simulate
 
 
 def checksums(ms: str) -> dict:
@@ -164,7 +164,7 @@ def test_two_concurrent_runs(tmp_path):
     ms = str(tmp_path / "b.ms")
     simulate(ms, "alma_band3", seed=2)
     out = str(tmp_path / "o")
-    a = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "-q", "run", "gfluxscale", ms, "--out", out],
+    a = subprocess.Popen([sys.executable, "-m", "fluxpipe.cli", "-q", "run", "gfluxscale", ms, "--out", out],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock = os.path.join(out, ".fluxpipe.lock")
     for _ in range(400):          # until the first run holds its lock
@@ -229,7 +229,7 @@ def test_sigkill_during_writeback_then_resume(tmp_path):
         shutil.copy(os.path.join(os.path.dirname(pristine), "flux.csv"), os.path.dirname(dst))
     assert cli("-q", "run", "gfluxscale", ref, "--out", str(tmp_path / "ref" / "o"), "--no-weblog").returncode == 0
     out = str(tmp_path / "k" / "o")
-    p = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "-q", "run", "gfluxscale", killed, "--out", out,
+    p = subprocess.Popen([sys.executable, "-m", "fluxpipe.cli", "-q", "run", "gfluxscale", killed, "--out", out,
                           "--no-weblog"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ctxp = os.path.join(out, "context.json")
     while p.poll() is None:

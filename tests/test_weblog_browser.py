@@ -123,9 +123,9 @@ def test_weblog_from_http_server(browser, http_root):
 
 
 def test_failed_stage_page_renders(browser, tmp_path):
-    from pipeline import run_recipe
-    from pipeline.errors import PipelineError
-    from pipeline.simulate import simulate
+    from fluxpipe import run_recipe
+    from fluxpipe.errors import PipelineError
+    from fluxpipe.simulate import simulate
     ms = str(tmp_path / "f.ms")
     simulate(ms, "small", seed=4)
     with pytest.raises(PipelineError):
@@ -159,8 +159,8 @@ def test_weblog_command_rerenders(demo_run, tmp_path):
 def test_several_ebs_weblog(browser, tmp_path):
     """Three EBs: every page (with the crosseb page and its plot) loads in Chromium without errors;
     the crosseb table equals crosseb.json; the fluxtransfer pages carry the per-antenna plots."""
-    from pipeline import run_recipe
-    from pipeline.simulate import simulate
+    from fluxpipe import run_recipe
+    from fluxpipe.simulate import simulate
     mses = []
     for seed in (1, 2, 3):
         ms = str(tmp_path / f"e{seed}" / f"e{seed}.ms")

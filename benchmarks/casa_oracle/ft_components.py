@@ -1,4 +1,4 @@
-"""CASA oracle (not run by the tests; casatasks in a venv of its own): heuristics.predict against
+"""CASA oracle (not run by the tests; casatasks in a venv of its own): fluxpipe.heuristics.predict against
 CASA's ft on a simulated MS (`fluxpipe simulate s.ms --preset small --seed 1`), run in its folder:
 
     /path/to/casa-venv/bin/python ft_components.py /path/to/fluxpipe
@@ -10,7 +10,7 @@ frequencies to casa_ft_components.npz (tests/data/, checked in CI without CASA).
 """
 import sys, numpy as np
 sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else ".")
-from heuristics.predict import Components, predict
+from fluxpipe.heuristics.predict import Components, predict
 from casatools import componentlist, table, measures, quanta
 from casatasks import ft, delmod
 cl = componentlist(); tb = table(); me = measures(); qa = quanta()

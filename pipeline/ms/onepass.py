@@ -4,7 +4,7 @@ Per chunk (one field, data description and scan, bounded in bytes): count unflag
 per antenna (the refant ranking's input), apply the pre-applied tables per channel, divide by
 the model per channel (a callable model(field, spw, chan_freq, uvw), 'column' for MODEL_DATA,
 or None for a 1 Jy point source) and average the channels of each parallel hand with weights
-w |M|^2 (see pipeline.cube). Data descriptions of any shape are read separately, so FDM, TDM,
+w |M|^2 (see fluxpipe.cube). Data descriptions of any shape are read separately, so FDM, TDM,
 1-channel CH_AVG and WVR windows side by side are fine.
 """
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _model_vectors(M: np.ndarray | None, take, pick, nchan: int):
 
 
 def _average(ch, par: list[int | None], M: np.ndarray | None) -> dict:
-    """Channel averages of the cross-correlation rows of a chunk (see pipeline.cube).
+    """Channel averages of the cross-correlation rows of a chunk (see fluxpipe.cube).
 
     Uses sum_c w |M|^2 (V / M) = sum_c w conj(M) V (no division; M = 0 contributes nothing),
     takes channel-constant weights (no WEIGHT_SPECTRUM) out of the sums and does the channel

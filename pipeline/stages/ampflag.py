@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 from pydantic import Field
 
-from heuristics import outliers
-from heuristics.fluxscale import gain_amplitudes
+from ..heuristics import outliers
+from ..heuristics.fluxscale import gain_amplitudes
 from ..caltable import CalTable, read_caltable
 from ..context import CalEntry
 from ..qa import QAScore

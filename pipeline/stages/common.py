@@ -11,7 +11,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import AfterValidator, Field
 
-from heuristics.derived import hand_amplitudes
+from ..heuristics.derived import hand_amplitudes
 from ..calapply import Applier, ApplySpec
 from ..calsolve import SolveSpec, solve_cube
 from ..caltable import CalTable, write_caltable

@@ -16,8 +16,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from heuristics.crosseb import P_RED, P_YELLOW, consistency, variability_score
-from heuristics.fluxscale import fit_by_ic, spectral_fit
+from ..heuristics.crosseb import P_RED, P_YELLOW, consistency, variability_score
+from ..heuristics.fluxscale import fit_by_ic, spectral_fit
 from ..qa import QAScore
 from ..stage import Inputs, Results, Stage, record_inputs
 

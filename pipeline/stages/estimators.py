@@ -1,6 +1,6 @@
 """Flux-transfer estimators on an amplitude table, and the uncertainty budget.
 
-- 'casa': CASA's fluxscale (pipeline.fluxscale.compute), exactly.
+- 'casa': CASA's fluxscale (fluxpipe.casa_fluxscale.compute), exactly.
 - 'joint' (default): heuristics.jointflux per spw: all amplitude solutions at once, per-antenna
   gains with a drift chosen by BIC, SNR weights, outlier rejection, per-field flux factors.
 Budget per flux: statistical (scatter of the per-antenna estimates), temporal (jackknife over
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from heuristics.fluxscale import gain_amplitudes
-from heuristics.jointflux import JointFit, joint_flux
+from ..heuristics.fluxscale import gain_amplitudes
+from ..heuristics.jointflux import JointFit, joint_flux
 
 # Fractional accuracy of the reference's model, by its origin (reference-model term)
 REFERENCE_ACCURACY = {

@@ -7,13 +7,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from heuristics.derived import WeightedStats, row_means
+from ..heuristics.derived import WeightedStats, row_means
 from ..calapply import Applier
 from ..caltable import read_caltable
 from ..calsolve import applied
 from ..context import CalEntry, DerivedFlux, FieldFlux, SpectralFitResult, SpwFlux
 from ..errors import PipelineError
-from ..fluxscale import compute, write_scaled
+from ..casa_fluxscale import compute, write_scaled
 from ..qa import QAScore, catalogue_qa, completeness, snr_qa, spectral_consistency
 from ..stage import Inputs, Results, Stage, record_inputs
 from .common import apply_spec, cube_fields, field_list, md_of, needs, open_cube, save_artefact
@@ -173,7 +173,7 @@ class Fluxtransfer(Stage):
 def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, list, list]:
     """Fill both estimators' values and the error budget into `fluxes`; the chosen one becomes
     flux_jy/error_jy, scales the flux-scaled table (d['_mgratio']) and feeds the spectral fit."""
-    from heuristics.fluxscale import fit_by_ic, spectral_fit
+    from ..heuristics.fluxscale import fit_by_ic, spectral_fit
     ref_ids = [md.field_by_name(r).id for r in st.references]
     spws = sorted({int(s) for r in fluxes.values() for s, v in r.spws.items() if not v.missing})
     fits = joint_estimates(ct, ref_ids, spws) if inputs.estimator == "joint" else {}

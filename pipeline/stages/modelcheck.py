@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from heuristics.disksize import ARCSEC, DiskFit, fit_disk
-from heuristics.resolved import disk_visibility
+from ..heuristics.disksize import ARCSEC, DiskFit, fit_disk
+from ..heuristics.resolved import disk_visibility
 from ..qa import QAScore
 from .common import reference_uv_data
 

@@ -6,8 +6,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from heuristics import resolved
-from heuristics.derived import hand_amplitudes
+from ..heuristics import resolved
+from ..heuristics.derived import hand_amplitudes
 from ..context import ResolvedSelection
 from ..gaincal import ranked_refants
 from ..ms.metadata import MSMetadata

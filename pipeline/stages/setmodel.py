@@ -2,7 +2,7 @@
 
 Field roles follow heuristics.fieldroles (intents, else names); the spws solved are the science
 windows (heuristics.spwchoice) or the user's CASA selection. A solar-system reference gets its
-disk diameter from the MS's ephemeris table or the built-in ephemeris (pipeline.ephemeris);
+disk diameter from the MS's ephemeris table or the built-in ephemeris (fluxpipe.ephemeris);
 `disk_arcsec: fit` fits it to the reference's amplitudes (heuristics.disksize), which costs one
 extra pass over the reference's rows.
 """
@@ -13,10 +13,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from heuristics.disksize import fit_disk
-from heuristics.fieldroles import assign_roles
-from heuristics.solarsystem import body_name
-from heuristics.spwchoice import science_spws
+from ..heuristics.disksize import fit_disk
+from ..heuristics.fieldroles import assign_roles
+from ..heuristics.solarsystem import body_name
+from ..heuristics.spwchoice import science_spws
 from ..context import CatalogueEntry, FieldRoleRecord, SpwRecord
 from ..ephemeris import body_size
 from ..errors import PipelineError
@@ -65,7 +65,7 @@ class SetmodelInputs(Inputs):
     disk_arcsec: float | Literal["fit"] | None = Field(None, description="disk diameter of the reference (arcsec): 0 = point source, 'fit' = fitted to the data", json_schema_extra={"blank": "a solar-system body's from the MS's EPHEM table, else astropy's ephemeris; flux.csv 'diameter='; else a point source", "example": "fit"})
     limb: float = Field(0.0, ge=0, description="limb-darkening exponent of the disk model, I ~ (1 - r^2)^limb", json_schema_extra={"example": "0.3"})
     model_image: str = Field("", description="model image of the reference: FITS or a CASA image (CLEAN components, Jy/pixel; relative paths: beside the MS), scaled to the reference's flux per channel as setjy does", json_schema_extra={"blank": "no image: a point source or a disk", "example": "3C286_C.fits"})
-    components: str = Field("", description="component list of the reference (YAML or JSON: point and Gaussian components, pipeline/components.py), scaled like an image; without a standard, flux.csv row or manual flux, its own fluxes", json_schema_extra={"blank": "no component list: a point source or a disk", "example": "3C286_components.yaml"})
+    components: str = Field("", description="component list of the reference (YAML or JSON: point and Gaussian components, format in fluxpipe.components), scaled like an image; without a standard, flux.csv row or manual flux, its own fluxes", json_schema_extra={"blank": "no component list: a point source or a disk", "example": "3C286_components.yaml"})
     spw: str = Field("", description="spws/channels of every solve (CASA syntax)", json_schema_extra={"blank": "the science windows: CH_AVG, WVR, SQLD and <= 4-channel duplicates left out, with reasons", "example": "0:5~58,2"})
 
 

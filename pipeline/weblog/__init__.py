@@ -14,10 +14,10 @@ from .plots import stage_plots
 
 
 def templates_dir() -> str:
-    """Installed package data first (pipeline/weblog_templates), then the source tree."""
+    """Installed package data first (fluxpipe.weblog_templates), then the source tree."""
     try:
         from importlib.resources import files
-        p = str(files("pipeline.weblog_templates"))
+        p = str(files("fluxpipe.weblog_templates"))
         if os.path.exists(os.path.join(p, "base.html")):
             return p
     except (ModuleNotFoundError, TypeError):

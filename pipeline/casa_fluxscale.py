@@ -1,6 +1,6 @@
 """CASA's fluxscale task without CASA: same signature, same returned dict, same tables.
 
-    from pipeline import fluxscale
+    from fluxpipe import fluxscale
     d = fluxscale(vis, caltable, fluxtable, reference, transfer='', listfile='', append=False,
                   refspwmap=[-1], gainthreshold=-1.0, antenna='', timerange='', scan='',
                   incremental=False, fitorder=1)
@@ -12,7 +12,7 @@ import shutil
 
 import numpy as np
 
-from heuristics.fluxscale import (flux_from_ratios, gain_amplitudes, mean_gains, refspw_for,
+from .heuristics.fluxscale import (flux_from_ratios, gain_amplitudes, mean_gains, refspw_for,
                                   spectral_fit, threshold_mask)
 from .caltable import CalTable, read_caltable, write_caltable
 from .errors import CalTableError, PipelineError, SelectionError, valid_list
