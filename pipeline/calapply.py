@@ -151,6 +151,11 @@ class Applier:
         self.nant = nant
         self.field_dirs = field_dirs
 
+    @classmethod
+    def for_ms(cls, specs: list[ApplySpec], md) -> "Applier":
+        """The Applier of `specs` for an MS (its antennas and field directions)."""
+        return cls(specs, len(md.antennas), np.array([[f.ra, f.dec] for f in md.fields]))
+
     def gains_for(self, spec: ApplySpec, field_id: int, spw: int, times: np.ndarray):
         ct = spec.table
         spw_cal = spec.spwmap[spw] if spw < len(spec.spwmap) else spw

@@ -82,7 +82,7 @@ def solve_cube(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
                antennas: dict[int, list[int]] | None = None) -> CalTable:
     """Solve gains for the cube's blocks of `fields` (all when None); see module doc."""
     nant = len(md.antennas)
-    applier = Applier(pre or [], nant, np.array([[f.ra, f.dec] for f in md.fields]))
+    applier = Applier.for_ms(pre or [], md)
     scan_start = {s.number: s.start for s in md.scans}
     field_start: dict[int, float] = {}
     for s in md.scans:

@@ -37,4 +37,4 @@ def run_chain(ms: str, outdir: str, ref_field: str | None = None, fluxcsv: str |
     return {"ms": st.name, "reference": st.reference, "transfer": st.transfer,
             "refant": st.refants[0], "resolved": st.resolved.model_dump(), "flags": st.flags,
             "fluxes": {f: r.model_dump() for f, r in st.fluxes.items()}, "model": st.reference_model,
-            "fields": [f.model_dump() for f in st.fields], "qa": [q for r in ctx.results for q in r.qa]}
+            "fields": [f.model_dump() for f in st.fields], "qa": [q.model_dump() for r in ctx.results for q in r.qa]}

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .qa import QAScore
 from .skymodel import SourceModel
 
 Role = Literal["precal", "phase", "amplitude", "fluxscaled"]
@@ -168,7 +169,7 @@ class StageRecord(BaseModel):
     ok: bool
     inputs: dict = Field(default_factory=dict)      # name -> {"value", "source"}
     summary: dict = Field(default_factory=dict)
-    qa: list[dict] = Field(default_factory=list)
+    qa: list[QAScore] = Field(default_factory=list)
     artefacts: dict[str, str] = Field(default_factory=dict)   # name -> path relative to outdir
     error: str = ""
     seconds: float = 0.0

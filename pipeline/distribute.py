@@ -6,8 +6,8 @@ it as JSON with its error (if any) and the log records it emitted; the caller me
 state, records and errors into the one Context and re-emits the logs under the MS's name, so a
 distributed run leaves the same context.json, fluxes.json and weblog as a serial one. Workers
 must see the MS paths and the output folder (a shared filesystem) and have fluxpipe installed.
-Tasks in one worker process run one at a time (the stages keep process-wide I/O counters and
-caches), so use several single-threaded workers (`dask worker --nthreads 1 --nworkers N`).
+A task keeps its state in its own Session (fluxpipe.session): a worker may run several tasks
+in threads at once.
 """
 from __future__ import annotations
 
@@ -21,45 +21,67 @@ from .errors import InputsError, PipelineError
 log = logging.getLogger(__name__)
 
 
-_ONE_AT_A_TIME = threading.Lock()      # the stages keep process-wide I/O counters and caches
-
-
 class _Capture(logging.Handler):
+    """The records one task's thread emits (a worker may run several tasks in threads)."""
+
     def __init__(self):
         super().__init__(logging.INFO)
+        self.thread = threading.get_ident()
         self.records: list[tuple[int, str]] = []
 
     def emit(self, record):
-        self.records.append((record.levelno, record.getMessage()))
+        if record.thread == self.thread:
+            self.records.append((record.levelno, record.getMessage()))
+
+
+class _Quiet:
+    """While any task runs in this process, fluxpipe's records stay with their task's capture
+    (the caller re-emits them at its own level) and are not printed here. Logging is
+    process-wide, so this is the one shared thing, counted under a lock."""
+    lock = threading.Lock()
+    active = 0
+    saved: tuple = ()
+
+    def __enter__(self):
+        logger = logging.getLogger("fluxpipe")     # every module logs under fluxpipe.*
+        with self.lock:
+            if type(self).active == 0:
+                type(self).saved = (logger.level, logger.propagate)
+                logger.setLevel(logging.INFO)
+                logger.propagate = False
+            type(self).active += 1
+        return logger
+
+    def __exit__(self, *exc):
+        logger = logging.getLogger("fluxpipe")
+        with self.lock:
+            type(self).active -= 1
+            if type(self).active == 0:
+                logger.setLevel(self.saved[0])
+                logger.propagate = self.saved[1]
 
 
 def run_one(args) -> tuple[str, str, list[tuple[int, str]]]:
     """One MS in a worker: (context JSON, error or '', [(level, message)]). args: (runner,
     ms path, name, steps, resume, context JSON); runner is recipe.run_ms (passed, not imported)."""
-    with _ONE_AT_A_TIME:        # a dask worker with several threads runs its tasks one by one
-        return _run_one(*args)
+    return _run_one(*args)
 
 
 def _run_one(run_ms, ms_path, name, steps, resume, ctx_json):
     ctx = Context.model_validate_json(ctx_json)
     ctx.part = name
     cap = _Capture()
-    logger = logging.getLogger("fluxpipe")     # every module logs under fluxpipe.*
-    logger.addHandler(cap)
-    old, prop = logger.level, logger.propagate
-    logger.setLevel(logging.INFO)
-    logger.propagate = False        # the caller re-emits the records at its own log level
-    try:
-        run_ms(ms_path, name, steps, resume, ctx)
-        err = ""
-    except PipelineError as exc:
-        err = str(exc)
-    except Exception as exc:  # a bug in one MS's run must not lose the others' results
-        err = f"{name}: internal error: {type(exc).__name__}: {exc}"
-    finally:
-        logger.removeHandler(cap)
-        logger.setLevel(old)
-        logger.propagate = prop
+    with _Quiet() as logger:
+        logger.addHandler(cap)
+        try:
+            run_ms(ms_path, name, steps, resume, ctx)
+            err = ""
+        except PipelineError as exc:
+            err = str(exc)
+        except Exception as exc:  # a bug in one MS's run must not lose the others' results
+            err = f"{name}: internal error: {type(exc).__name__}: {exc}"
+        finally:
+            logger.removeHandler(cap)
     return ctx.model_dump_json(), err, cap.records
 
 

@@ -93,7 +93,7 @@ def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "
     si = parse_solint(solint)
     sel = select(md, field=field, spw=spw, intent=intent, **(selectdata or {}))
     specs = load_specs(gaintable, gainfield, interp, spwmap)
-    applier = Applier(specs, len(md.antennas), np.array([[f.ra, f.dec] for f in md.fields]))
+    applier = Applier.for_ms(specs, md)
     cube = build_cube(md, sel, model=model, apply=applier.apply if specs else None, column=column,
                       max_bytes=max_bytes)
     try:

@@ -26,13 +26,11 @@ from .context import Context, MSState, StageRecord
 from .distribute import run_many
 from .errors import InputsError, PipelineError
 from .ms import read_metadata
-from .ms.model import WriteStats
-from .ms.reader import ReadStats
 from .qa import QAScore
 from .runguard import RunLock, check_ms_writable, check_outdir, ms_content, ms_identity, unique_names
+from .session import Session
 from .stage import make_inputs
 from .stages import get_stage
-from .stages.setmodel import reffile_path
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +124,16 @@ def _hash(doc) -> str:
 
 
 def run_ms(ms_path: str, name: str, steps, resume: bool, context: Context, progress=None) -> Context:
-    """Run the steps on one MS: for each stage, inputs -> fingerprint -> run -> Results -> merge
-    -> save. A stage's fingerprint covers what it consumed (its effective inputs, the data it
-    reads: MS content, flux.csv rows, pre-applied tables) and the fingerprint of the stage
-    before it. With `resume`, a completed stage whose fingerprint is unchanged is reused; the
-    first one that changed, and every stage after it, is recomputed (logged with the reason).
-    The first stage that needs the calibrator data triggers the one pass that builds the cube."""
+    """Run the steps on one MS; the data flow, in order:
+
+    metadata -> for each stage: inputs -> fingerprint (reuse on --resume) -> [the one pass,
+    before the first stage that reads calibrator data] -> run -> Results -> merge -> save.
+
+    A stage's fingerprint covers what it consumed (its effective inputs, the data it reads: MS
+    content, flux.csv rows, pre-applied tables) and the fingerprint of the stage before it.
+    With `resume`, a completed stage whose fingerprint is unchanged is reused; the first one
+    that changed, and every stage after it, is recomputed (logged with the reason). The one
+    pass reads every field any stage of the recipe needs (fluxpipe.session)."""
     md = read_metadata(ms_path)
     ident = ms_identity(md)
     st = context.ms.get(name)
@@ -142,30 +144,38 @@ def run_ms(ms_path: str, name: str, steps, resume: bool, context: Context, progr
     if st is None or not resume:
         context.ms[name] = MSState(path=md.path, name=name, summary=md.summary(), identity=ident)
         context.results = [r for r in context.results if r.ms != name]
-    st = context.ms[name]
+    session = Session(context, name, md)
+    try:
+        _run_steps(session, [(i, get_stage(sn), p, u) for i, (sn, p, u) in enumerate(steps)], resume, progress)
+    finally:
+        session.close()
+    return context
+
+
+def _run_steps(s: Session, steps, resume: bool, progress) -> None:
+    context, name, st = s.context, s.name, s.state
     task = progress.add_task(name, total=len(steps)) if progress else None
-    r0, w0, ws0 = ReadStats.bytes_read, WriteStats.bytes_written, WriteStats.seconds
-    fp = _hash({"ms": ident, "content": ms_content(md)})
+    fp = _hash({"ms": st.identity, "content": ms_content(s.md)})
     recomputing = not resume
-    for i, (sname, params, user) in enumerate(steps):
+    passed = False
+    for i, stage, params, user in steps:
         if task is not None:
-            progress.update(task, completed=i, description=f"{name}: {sname}")
-        stage = get_stage(sname)
+            progress.update(task, completed=i, description=f"{name}: {stage.name}")
         if stage.scope != "ms":     # run-wide stages run after every MS (_run_all)
             continue
         inputs = make_inputs(stage, params)
-        own = _hash({"stage": sname, "inputs": inputs.model_dump(mode="json"),
-                     "consumes": stage.consumes(context, name, inputs, md)})
+        own = _hash({"stage": stage.name, "inputs": inputs.model_dump(mode="json"),
+                     "consumes": stage.consumes(s, inputs)})
         fp = _hash({"up": fp, "own": own})
-        prev = next((r for r in context.results if r.ms == name and r.index == i and r.stage == sname
+        prev = next((r for r in context.results if r.ms == name and r.index == i and r.stage == stage.name
                      and r.ok), None)
         if not recomputing:
             if prev is not None and prev.fingerprint == fp:
-                log.info("%s: %s unchanged, reused", name, sname)
+                log.info("%s: %s unchanged, reused", name, stage.name)
                 continue
             why = ("it had not completed" if prev is None else "its inputs or the data it reads changed"
                    if prev.own_fingerprint != own else "an earlier stage changed")
-            log.warning("%s: recomputing from %s on (%s)", name, sname, why)
+            log.warning("%s: recomputing from %s on (%s)", name, stage.name, why)
             context.results = [r for r in context.results if not (r.ms == name and r.index >= i)]
             recomputing = True
         context.results = [r for r in context.results if not (r.ms == name and r.index == i)]
@@ -175,31 +185,35 @@ def run_ms(ms_path: str, name: str, steps, resume: bool, context: Context, progr
             context.save()
         t = time.perf_counter()
         try:
-            res = stage.run(context, name, inputs, user)
+            if stage.uses_cube and not passed:      # the one pass: every field the recipe needs
+                for _, later, p, _ in steps[i:]:
+                    s.extra_fields |= later.cube_fields(s, make_inputs(later, p))
+                s.one_pass()
+                passed = True
+            res = stage.run(s, inputs, user)
         except PipelineError as exc:
-            context.results.append(StageRecord(index=i, stage=sname, ms=name, ok=False, error=str(exc),
-                                               qa=[QAScore(value=0.0, short=f"{sname} failed: {exc}",
-                                                           ms=name).model_dump()],
+            context.results.append(StageRecord(index=i, stage=stage.name, ms=name, ok=False, error=str(exc),
+                                               qa=[QAScore(value=0.0, short=f"{stage.name} failed: {exc}",
+                                                           ms=name)],
                                                seconds=time.perf_counter() - t))
+            _record_io(st, s)
             context.save()
-            raise PipelineError(f"{name}: stage {i + 1} ({sname}) failed: {exc}") from None
+            raise PipelineError(f"{name}: stage {i + 1} ({stage.name}) failed: {exc}") from None
         res.merge_into(context, i, time.perf_counter() - t)
         context.results[-1].fingerprint, context.results[-1].own_fingerprint = fp, own
-        _record_io(st, r0, w0, ws0)
+        _record_io(st, s)
         context.save()
-        log.info("%s: %s done in %.2f s", name, sname, time.perf_counter() - t)
+        log.info("%s: %s done in %.2f s", name, stage.name, time.perf_counter() - t)
     if task is not None:
         progress.update(task, completed=len(steps))
-    return context
 
 
-def _record_io(st, r0: int, w0: int, ws0: float) -> None:
+def _record_io(st: MSState, s: Session) -> None:
+    """What this run read and wrote (a reused stage adds nothing)."""
     io = st.io
-    io.bytes_read = ReadStats.bytes_read - r0
+    io.bytes_read, io.bytes_written, io.write_seconds = s.io.bytes_read, s.io.bytes_written, s.io.write_seconds
     io.cube_pass_bytes = st.cube.bytes_read if st.cube else 0
     io.passes = io.bytes_read / io.cube_pass_bytes if io.cube_pass_bytes else 0.0
-    io.bytes_written = WriteStats.bytes_written - w0
-    io.write_seconds = WriteStats.seconds - ws0
 
 
 def _run_all(ctx: Context, steps, errors: list[str]) -> None:
@@ -214,7 +228,7 @@ def _run_all(ctx: Context, steps, errors: list[str]) -> None:
             continue
         t = time.perf_counter()
         try:
-            res = stage.run(ctx, "all", make_inputs(stage, params), user)
+            res = stage.run(Session(ctx, "all"), make_inputs(stage, params), user)
         except PipelineError as exc:
             errors.append(f"stage {sname} (all EBs) failed: {exc}")
             continue
@@ -222,7 +236,8 @@ def _run_all(ctx: Context, steps, errors: list[str]) -> None:
 
 
 def _preflight(steps, mses: list[str], outdir: str):
-    """Everything that can be checked before any work (fluxpipe.runguard)."""
+    """Everything that can be checked before any work (fluxpipe.runguard, and each stage's own
+    `preflight`)."""
     out = check_outdir(outdir)
     names = unique_names(mses)
     mds = [read_metadata(m) for m in mses]
@@ -231,11 +246,7 @@ def _preflight(steps, mses: list[str], outdir: str):
         if writes:
             check_ms_writable(md)
         for s, params, user in steps:
-            if s == "setmodel" and "reffile" in user and params.get("reffile"):
-                f = reffile_path(params["reffile"], md.path)
-                if not os.path.exists(f):
-                    raise InputsError(f"setmodel.reffile {params['reffile']} not found ({f}); give an "
-                                      f"existing flux.csv")
+            get_stage(s).preflight(md, make_inputs(get_stage(s), params), user)
     locks = [RunLock(os.path.join(out, ".fluxpipe.lock"), f"output folder {out}")]
     if writes:
         locks += [RunLock(os.path.join(os.path.dirname(md.path), f".{os.path.basename(md.path)}.fluxpipe.lock"),
@@ -276,12 +287,11 @@ def _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog, sc
         if progress:
             progress.start()
         try:
-            for m, n in zip(mses, names):
+            for m, n in zip(mses, names):       # a failing MS never stops the others
                 try:
                     run_ms(m, n, steps, resume, ctx, progress)
                 except PipelineError as exc:
                     errors.append(str(exc))
-                    break
         finally:
             if progress:
                 progress.stop()
@@ -291,16 +301,20 @@ def _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog, sc
     ctx.save()
     with open(os.path.join(outdir, "fluxes.json"), "w") as fh:
         json.dump(ctx.fluxes_json(), fh, indent=1)
-    cross = next((r for r in ctx.results if r.stage == "crosseb" and r.ok), None)
-    if cross is not None:
-        with open(os.path.join(outdir, "crosseb.json"), "w") as fh:
-            json.dump(cross.summary, fh, indent=1)
-    elif os.path.exists(os.path.join(outdir, "crosseb.json")):     # from an earlier run of several MSes
-        os.remove(os.path.join(outdir, "crosseb.json"))
+    for sname in dict.fromkeys(s for s, _, _ in steps):
+        get_stage(sname).write_outputs(ctx)
     if weblog:
         from .weblog import render
         render(ctx)
     if errors:
-        raise PipelineError("; ".join(errors) + f" (results of the other stages and MSes kept in {outdir}; "
-                            f"fix it and rerun with --resume)")
+        raise PipelineError(_failure_message(ctx, errors, outdir, weblog))
     return ctx
+
+
+def _failure_message(ctx: Context, errors: list[str], outdir: str, weblog: bool) -> str:
+    """Which MSes failed (each error) and what was kept: the same in every mode."""
+    failed = {r.ms for r in ctx.results if not r.ok}
+    good = [m for m in ctx.ms if m not in failed]
+    kept = (f"the results of {', '.join(good)} are complete" if good else "no MS completed") + \
+        f"; context{', fluxes.json and weblog' if weblog else ' and fluxes.json'} in {outdir}"
+    return "; ".join(errors) + f" ({kept}; fix it and rerun with --resume)"

@@ -40,7 +40,7 @@ class Results(BaseModel):
                 setattr(st, k, v)
         context.results.append(StageRecord(index=index, stage=self.stage, ms=self.ms, ok=True,
                                            inputs=self.inputs, summary=self.summary,
-                                           qa=[q.model_dump() for q in self.qa],
+                                           qa=self.qa,
                                            artefacts=self.artefacts, seconds=seconds,
                                            run_at=time.time()))
 
@@ -50,13 +50,26 @@ class Stage:
     Inputs: type[Inputs] = Inputs
     description: str = ""
     writes_ms: bool = False         # True: the stage writes into the MS (locks, preflight)
+    uses_cube: bool = False         # True: it reads the calibrator cube (the one pass comes before it)
     scope: str = "ms"               # 'ms': once per MS; 'all': once per run, after every MS (ms='all')
 
-    def consumes(self, context: Context, ms: str, inputs: Inputs, md) -> dict:
+    def preflight(self, md, inputs: Inputs, user: set[str]) -> None:
+        """Checks on one MS before any work (files the inputs name exist ...); raise an InputsError."""
+
+    def cube_fields(self, s, inputs: Inputs) -> set[int]:
+        """Fields this stage needs in the one pass beyond the references and transfer fields."""
+        return set()
+
+    def write_outputs(self, context: Context) -> None:
+        """Files of the whole run this stage owns (beside context.json), written at its end."""
+
+    def consumes(self, s, inputs: Inputs) -> dict:
         """What the stage reads beyond its inputs and the MS (files), for its fingerprint."""
         return {}
 
-    def run(self, context: Context, ms: str, inputs: Inputs, user: set[str]) -> Results:  # pragma: no cover
+    def run(self, s, inputs: Inputs, user: set[str]) -> Results:  # pragma: no cover
+        """s: the run's Session of this MS (fluxpipe.session; for a run-wide stage, one whose
+        name is 'all'); user: the names of the inputs the user set."""
         raise NotImplementedError
 
 

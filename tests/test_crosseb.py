@@ -52,7 +52,7 @@ def test_consistent_ebs(three_ebs):
     assert res["chi2"] == pytest.approx(c, rel=1e-9) and res["dof"] == dof == 4
     assert res["p"] > 1e-3 and res["score"] == 1.0          # the same source: consistent
     rec = next(r for r in ctx.results if r.stage == "crosseb")
-    assert rec.ms == "all" and rec.qa[0]["value"] == 1.0 and "consistent" in rec.qa[0]["short"]
+    assert rec.ms == "all" and rec.qa[0].value == 1.0 and "consistent" in rec.qa[0].short
     # the joint fit over the EBs recovers the true spectrum at its reference frequency
     t = truth[0]["fields"][FIELD]
     fit = res["fit"]

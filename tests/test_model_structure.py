@@ -99,7 +99,7 @@ def test_component_list_recovers_the_truth(eb):
         assert abs(f - t) < 4 * e + 2e-3 * t, (s, f, t, e)
     # the model check on what the model leaves: a point (consistent)
     rc = next(r for r in ctx.results if r.stage == "resolvedcal")
-    assert rc.qa[1]["value"] == 1.0 and "components model" in rc.qa[1]["short"]
+    assert rc.qa[1].value == 1.0 and "components model" in rc.qa[1].short
     # write-back: the reference's MODEL_DATA is the same structure times its spectrum
     sm = next(r for r in ctx.results if r.stage == "setmodel").summary["flux_per_spw"]
     f0 = table(ms + "/SPECTRAL_WINDOW", ack=False).getcol("CHAN_FREQ")[0]

@@ -112,8 +112,8 @@ def test_planet_reference_without_a_diameter(tmp_path, with_table):
     assert 3 <= len(st.resolved.antennas) < 25                 # the resolved selection applied itself
     e = errors(st, truth)
     assert np.abs(e).max() < 0.02, e                          # the issue's target
-    check = next(q for q in qa_of(ctx, "resolvedcal") if q["metric"] == "disk_size_arcsec")
-    assert check["value"] == 1.0 and check["metric_value"] == pytest.approx(m.disk_arcsec, rel=0.02)
+    check = next(q for q in qa_of(ctx, "resolvedcal") if q.metric == "disk_size_arcsec")
+    assert check.value == 1.0 and check.metric_value == pytest.approx(m.disk_arcsec, rel=0.02)
     print(f"planet ({'table' if with_table else 'astropy'}): disk {m.disk_arcsec:.4f}\", "
           f"max |error| {np.abs(e).max():.4f}, rms {np.sqrt(np.mean(e ** 2)):.4f}")
 
@@ -122,9 +122,9 @@ def test_planet_as_point_is_red_and_fit_recovers(tmp_path):
     ms = str(tmp_path / "p.ms")
     truth = simulate(ms, "alma_band6_planet", seed=6, ephemeris_table=False)
     bad = run_recipe("gfluxscale", [ms], str(tmp_path / "a"), ["setmodel.disk_arcsec=0"], weblog=False)
-    check = next(q for q in qa_of(bad, "resolvedcal") if q["metric"] == "disk_size_arcsec")
-    assert check["value"] <= 0.33 and "set setmodel.disk_arcsec=3.6" in check["short"]
-    assert min(q["value"] for q in qa_of(bad, "fluxtransfer")) <= 0.33   # fluxes far off: red
+    check = next(q for q in qa_of(bad, "resolvedcal") if q.metric == "disk_size_arcsec")
+    assert check.value <= 0.33 and "set setmodel.disk_arcsec=3.6" in check.short
+    assert min(q.value for q in qa_of(bad, "fluxtransfer")) <= 0.33   # fluxes far off: red
     fit = run_recipe("gfluxscale", [ms], str(tmp_path / "b"), ["setmodel.disk_arcsec=fit"], weblog=False)
     m = fit.ms["p.ms"].reference_model
     assert m.disk_arcsec == pytest.approx(expected_diameter(truth), rel=0.01) and "fitted" in m.disk_origin
@@ -154,9 +154,9 @@ def test_gross_error_is_red(band3, tmp_path):
     ms, truth = band3
     ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "o"), ["setmodel.flux=32", "setmodel.spix=[-0.6]"],
                      weblog=False)
-    cat = [q for q in qa_of(ctx, "fluxtransfer") if q["metric"] == "catalogue_ratio"]
-    assert len(cat) == 3 and all(q["value"] <= 0.33 for q in cat)
-    assert all("x the catalogue's" in q["short"] for q in cat)
+    cat = [q for q in qa_of(ctx, "fluxtransfer") if q.metric == "catalogue_ratio"]
+    assert len(cat) == 3 and all(q.value <= 0.33 for q in cat)
+    assert all("x the catalogue's" in q.short for q in cat)
     from fluxpipe.weblog import render
     html = open(render(ctx)).read()        # the front page says so first
     assert 'class="banner qa-red" id="banner">3 QA scores at or below 0.33' in html
@@ -186,8 +186,8 @@ def test_flagged_spw_and_field(tmp_path):
         assert all(not sp[s].missing for s in "013")
     chk = st.fluxes["J0541+1527"].spws
     assert all(v.missing and v.reason == "all data flagged" for v in chk.values())
-    comp = next(q for q in qa_of(ctx, "fluxtransfer") if q["metric"] == "completeness")
-    assert comp["metric_value"] == pytest.approx(6 / 12)
+    comp = next(q for q in qa_of(ctx, "fluxtransfer") if q.metric == "completeness")
+    assert comp.metric_value == pytest.approx(6 / 12)
     fl = json.load(open(ctx.abspath("fluxes.json")))["f.ms"]
     assert fl["J0541+1527"]["spws"]["0"] == {"freq_hz": pytest.approx(90.5e9, rel=1e-3), "flux_jy": None,
                                              "n": 0, "missing": True, "reason": "all data flagged"}

@@ -210,22 +210,18 @@ def content_fingerprint(path: str, skip_columns=("MODEL_DATA",)) -> list:
     return out
 
 
-_CACHE: dict[str, tuple] = {}    # path -> (table.dat size and mtime, metadata)
+def table_stamp(path: str) -> tuple[int, int]:
+    """(size, mtime) of an MS's table.dat: it changes when a column is added (MODEL_DATA)."""
+    st = os.stat(os.path.join(path, "table.dat"))
+    return st.st_size, st.st_mtime_ns
 
 
 def read_metadata(path: str) -> MSMetadata:
-    """Read the metadata of the MeasurementSet at `path` (never touches DATA). Read once per
-    process while the MS's table.dat is unchanged (adding MODEL_DATA changes it)."""
+    """Read the metadata of the MeasurementSet at `path` (never touches DATA). A run reads it
+    once per MS and keeps it in its Session (fluxpipe.session); nothing here is cached."""
     path = os.path.abspath(str(path)).rstrip("/")
     check_is_ms(path)
-    st = os.stat(os.path.join(path, "table.dat"))
-    stamp = (st.st_size, st.st_mtime_ns)
-    hit = _CACHE.get(path)
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
-    md = _read_metadata(path)
-    _CACHE[path] = (stamp, md)
-    return md
+    return _read_metadata(path)
 
 
 def _read_metadata(path: str) -> MSMetadata:

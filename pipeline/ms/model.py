@@ -19,17 +19,11 @@ import numpy as np
 from ..errors import MSError
 from .metadata import MSMetadata, read_metadata
 from .onepass import corr_pols
-from .reader import KEY_COLUMNS, selection_blocks
+from .reader import KEY_COLUMNS, IOCounter, selection_blocks
 from .select import Selection
 
 ModelFn = Callable[[int, int, np.ndarray, np.ndarray], np.ndarray]
 WRITE_BYTES = 8 * 2**20
-
-
-class WriteStats:
-    """Bytes written to MODEL_DATA and seconds spent (for the benchmarks)."""
-    bytes_written = 0
-    seconds = 0.0
 
 
 def _add_model_column(tb) -> None:
@@ -52,12 +46,13 @@ def _runs(*keys: np.ndarray) -> list[tuple[int, int]]:
 
 
 def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = WRITE_BYTES,
-                fill_others: bool = False) -> int:
+                fill_others: bool = False, io: IOCounter | None = None) -> int:
     """Write fn's model into MODEL_DATA for the rows of `sel`; return rows written (see module
     doc). Channel selections in `sel` are ignored: a model is written for every channel.
     fill_others: also write the default model into every other row (after an interrupted
-    write, or when the column is new)."""
+    write, or when the column is new). io: the run's counter (bytes written, seconds)."""
     from casacore.tables import table
+    io = io if io is not None else IOCounter()
     t0 = time.perf_counter()
     md = ms if isinstance(ms, MSMetadata) else read_metadata(ms)
     try:
@@ -96,9 +91,9 @@ def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = WRITE_BYTES,
                             unit[key][..., par] = 1
                         out = unit[key][:n]
                     tb.putcol("MODEL_DATA", out, start + r0, n)
-                    WriteStats.bytes_written += out.nbytes
+                    io.bytes_written += out.nbytes
         tb.flush()
     finally:
         tb.close()
-    WriteStats.seconds += time.perf_counter() - t0
+    io.write_seconds += time.perf_counter() - t0
     return written

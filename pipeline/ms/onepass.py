@@ -18,7 +18,7 @@ import numpy as np
 
 from ..cube import Block, Cube, CubeIndex, FieldInfo
 from .metadata import MSMetadata
-from .reader import DEFAULT_MAX_BYTES, ReadStats, iter_chunks
+from .reader import DEFAULT_MAX_BYTES, IOCounter, iter_chunks
 from .select import Selection
 
 Apply = Callable[[object, list], None]
@@ -126,10 +126,13 @@ def _ratio(s: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def build_cube(md: MSMetadata, sel: Selection, model=None, apply: Apply | None = None,
                column: str = "DATA", directory: str | None = None, field_keys: dict | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES, cube: Cube | None = None) -> Cube:
+               max_bytes: int = DEFAULT_MAX_BYTES, cube: Cube | None = None,
+               io: IOCounter | None = None) -> Cube:
     """Stream the rows of `sel` once into a Cube (kept in `directory` when given), or into
-    `cube` (whose blocks of these fields must have been dropped). field_keys: field -> key."""
-    t0, b0 = time.perf_counter(), ReadStats.bytes_read
+    `cube` (whose blocks of these fields must have been dropped). field_keys: field -> key.
+    io: the run's I/O counter (the bytes this pass reads are added to it)."""
+    io = io if io is not None else IOCounter()
+    t0, b0 = time.perf_counter(), io.bytes_read
     if cube is None:
         if directory:
             if os.path.exists(directory):
@@ -144,7 +147,7 @@ def build_cube(md: MSMetadata, sel: Selection, model=None, apply: Apply | None =
     chans: dict[int, set] = {}
     parts: list[dict] = []
     current = None
-    for ch in iter_chunks(md, sel, column=column, max_bytes=max_bytes, with_model=model == "column"):
+    for ch in iter_chunks(md, sel, column=column, max_bytes=max_bytes, with_model=model == "column", io=io):
         st = stats[ch.field_id]
         fr = 1.0 - ch.flag.mean(axis=(1, 2))
         for a in (ch.antenna1, ch.antenna2):
@@ -169,7 +172,7 @@ def build_cube(md: MSMetadata, sel: Selection, model=None, apply: Apply | None =
         c = sorted(c)
         spw = md.spws[s]
         ix.spw_chan[s] = (float(spw.chan_freq[c].mean()), float(np.abs(spw.chan_width[c]).sum()))
-    nbytes = ReadStats.bytes_read - b0
+    nbytes = io.bytes_read - b0
     total = sum(v[3] for v in stats.values()) or 1
     for f, (good, tot, rows, b) in stats.items():
         ix.fields[f] = FieldInfo(key=info[f].key, rows_read=rows, bytes_read=int(nbytes * b / total),

@@ -101,14 +101,15 @@ def selected_rows(md: MSMetadata, sel: Selection, table=None, with_keys: bool = 
             tb.close()
 
 
-class ReadStats:
-    """Bytes read from MS data columns and passes made over them (for the benchmarks)."""
-    bytes_read = 0
-    chunks = 0
-
-    @classmethod
-    def reset(cls) -> None:
-        cls.bytes_read = cls.chunks = 0
+@dataclass
+class IOCounter:
+    """What one run did to an MS: bytes read from its columns (and chunks), bytes written to
+    MODEL_DATA and the seconds spent writing. Owned by a run's Session and passed to the
+    readers and writers; never process-wide."""
+    bytes_read: int = 0
+    chunks: int = 0
+    bytes_written: int = 0
+    write_seconds: float = 0.0
 
 
 def _runs(rows: np.ndarray) -> list[tuple[int, int, int]]:
@@ -119,7 +120,8 @@ def _runs(rows: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(rows[a]), int(b - a), int(a)) for a, b in zip(starts, ends)]
 
 
-def _read_rows(tb, col: str, rows: np.ndarray, chans: np.ndarray | None, nchan: int):
+def _read_rows(tb, col: str, rows: np.ndarray, chans: np.ndarray | None, nchan: int,
+               io: IOCounter | None = None):
     """Read `col` for sorted `rows` (one data description: one cell shape) and a channel subset.
 
     Rows are read run by run, never as a span that could cross into rows of another data
@@ -148,7 +150,8 @@ def _read_rows(tb, col: str, rows: np.ndarray, chans: np.ndarray | None, nchan: 
         ref.close()
     if sub is not None and len(sub) != arr.shape[1]:
         arr = arr[:, sub]
-    ReadStats.bytes_read += arr.nbytes
+    if io is not None:
+        io.bytes_read += arr.nbytes
     return arr
 
 
@@ -208,11 +211,12 @@ def _rows_of(runs: list[tuple[int, int]]) -> np.ndarray:
 
 def iter_chunks(ms, sel: Selection | None = None, column: str = "DATA",
                 max_bytes: int = DEFAULT_MAX_BYTES, with_model: bool = False,
-                by_time: bool = True) -> Iterator[Chunk]:
+                io: IOCounter | None = None) -> Iterator[Chunk]:
     """Yield `Chunk`s of the selected data, one field/spw/scan at a time.
 
     ms: path or MSMetadata. column: DATA, CORRECTED_DATA or MODEL_DATA. with_model also
-    reads MODEL_DATA (must exist). Memory is bounded by max_bytes per chunk.
+    reads MODEL_DATA (must exist). Memory is bounded by max_bytes per chunk. io: the run's
+    counter of bytes read (optional).
     """
     from casacore.tables import table
     md = ms if isinstance(ms, MSMetadata) else read_metadata(ms)
@@ -231,9 +235,10 @@ def iter_chunks(ms, sel: Selection | None = None, column: str = "DATA",
         per = 8 + 1 + 4 + (8 if with_model else 0)   # data, flag, weight (and model) bytes
         for fid, ddid, scan, r in group_runs(md, runs, per, max_bytes, sel.channels, tb):
             chans = sel.channels(md.datadescs[ddid].spw_id)
-            ReadStats.chunks += 1
+            if io is not None:
+                io.chunks += 1
             try:
-                ch = _read_chunk(tb, md, sel, r, ddid, fid, scan, chans, column, has_ws, with_model)
+                ch = _read_chunk(tb, md, sel, r, ddid, fid, scan, chans, column, has_ws, with_model, io)
             except RuntimeError as exc:     # casacore: a truncated or damaged storage file
                 raise MSError(f"cannot read rows {int(r[0])}-{int(r[-1])} of {md.name} "
                               f"({str(exc).splitlines()[0][:100]}); the MS is truncated or damaged: "
@@ -267,19 +272,19 @@ def _split_at_times(idx: np.ndarray, times: np.ndarray, cap: int):
 
 
 def _read_chunk(tb, md, sel, rows, ddid, field_id, scan, chans, column, has_ws,
-                with_model) -> Chunk:
+                with_model, io=None) -> Chunk:
     spw = md.spws[md.datadescs[ddid].spw_id]
     nchan = spw.nchan
-    rd = lambda c: _read_rows(tb, c, rows, None, 1)  # noqa: E731
+    rd = lambda c: _read_rows(tb, c, rows, None, 1, io)  # noqa: E731
     a1, a2 = rd("ANTENNA1"), rd("ANTENNA2")
     uvw = rd("UVW")
-    data = _read_rows(tb, column, rows, chans, nchan).astype(np.complex64, copy=False)
-    flag = _read_rows(tb, "FLAG", rows, chans, nchan) | rd("FLAG_ROW")[:, None, None]
+    data = _read_rows(tb, column, rows, chans, nchan, io).astype(np.complex64, copy=False)
+    flag = _read_rows(tb, "FLAG", rows, chans, nchan, io) | rd("FLAG_ROW")[:, None, None]
     if has_ws:
-        weight = _read_rows(tb, "WEIGHT_SPECTRUM", rows, chans, nchan).astype(np.float32, copy=False)
+        weight = _read_rows(tb, "WEIGHT_SPECTRUM", rows, chans, nchan, io).astype(np.float32, copy=False)
     else:
         weight = np.broadcast_to(rd("WEIGHT").astype(np.float32)[:, None, :], data.shape)
-    model = (_read_rows(tb, "MODEL_DATA", rows, chans, nchan).astype(np.complex64, copy=False)
+    model = (_read_rows(tb, "MODEL_DATA", rows, chans, nchan, io).astype(np.complex64, copy=False)
              if with_model else None)
     ch = np.arange(nchan) if chans is None else np.asarray(chans)
     keep = None

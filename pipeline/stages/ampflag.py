@@ -37,8 +37,8 @@ class Ampflag(Stage):
     Inputs = AmpflagInputs
     description = "Robust outlier flagging of the amplitude solutions"
 
-    def run(self, context, ms, inputs, user):
-        st = context.ms[ms]
+    def run(self, s, inputs, user):
+        context, ms, st = s.context, s.name, s.state
         src = needs(context, ms, "amplitude", self.name)
         ct = read_caltable(context.abspath(src.table))
         amp = gain_amplitudes(ct.cparam)[:, 0, :]

@@ -19,6 +19,8 @@ class Ampsolve(Stage):
     Inputs = AmpsolveInputs
     description = "Amplitude-only gain solve against the reference model / 1 Jy point sources"
 
-    def run(self, context, ms, inputs, user):
-        return solve_stage(self, context, ms, inputs, user, role="amplitude", solint=inputs.solint,
+    uses_cube = True
+
+    def run(self, s, inputs, user):
+        return solve_stage(self, s, inputs, user, role="amplitude", solint=inputs.solint,
                            calmode="a", pre_role="phase")

@@ -1,4 +1,5 @@
-"""What the stages share: the calibrators, the cube (built once, reused), solving on it, artefacts."""
+"""What the stages share: solving on the cube, tables by role, artefacts (the cube itself and the
+MS's metadata come from the run's Session, fluxpipe.session)."""
 from __future__ import annotations
 
 import hashlib
@@ -19,15 +20,11 @@ from ..context import CalEntry, Context, CubeRef, Role
 from ..cube import Cube
 from ..errors import NoDataError, PipelineError
 from ..gaincal import parse_solint
-from ..ms import read_metadata, select
-from ..ms.metadata import MSMetadata, content_fingerprint
-from ..ms.onepass import build_cube
 from ..qa import QAScore
-from ..skymodel import SourceModel, model_function
+from ..session import Session, cube_fields, field_list  # noqa: F401  (the stages' imports)
 from ..stage import Inputs, Results, record_inputs
 
 log = logging.getLogger(__name__)
-_OPEN: dict[str, Cube] = {}     # cube folder -> the Cube opened in this process
 
 
 def _check_solint(v: str) -> str:
@@ -46,75 +43,6 @@ class SolveInputs(Inputs):
     """Parameters shared by the gain-solving stages (phaseup, ampsolve)."""
     minsnr: float = Field(2.0, ge=0, description="flag solutions below this SNR")
     minblperant: int = Field(4, ge=1, description="minimum unflagged baselines per antenna")
-
-
-def md_of(context: Context, ms: str) -> MSMetadata:
-    return read_metadata(context.ms[ms].path)
-
-
-def field_list(md: MSMetadata) -> str:
-    """'name (intents), ...' for error messages."""
-    return ", ".join(f"{f.name} ({','.join(sorted(f.intents)) or 'no intents'})" for f in md.fields)
-
-
-def field_key(md: MSMetadata, storage: list, field_id: int, model: dict | None, spw: str,
-              precal: list[dict]) -> str:
-    """Fingerprint of what a field's cube blocks depend on: the MS's content (every column's
-    storage but MODEL_DATA's), the field, its model (None: 1 Jy), the spw selection and the
-    pre-applied tables."""
-    doc = {"ms": md.path, "storage": storage, "nrows": md.nrows, "time_range": list(md.time_range),
-           "field": field_id, "model": model, "spw": spw, "precal": precal, "version": 2}
-    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def cube_fields(st) -> list[int]:
-    """The fields the cube holds: references and transfer calibrators (never targets)."""
-    return sorted({f.id for f in st.fields if f.role in ("reference", "transfer")})
-
-
-def open_cube(context: Context, ms: str, md: MSMetadata | None = None, fields: list[int] | None = None,
-              models: dict[str, SourceModel] | None = None, spw: str | None = None) -> tuple[Cube, CubeRef]:
-    """The MS's calibrator cube for `fields` (default: references and transfer fields). Blocks
-    whose key matches are reused (from memory or disk); missing or stale fields are built by
-    one pass over their rows only."""
-    st = context.ms[ms]
-    models = st.reference_models if models is None else models
-    if not models:
-        raise PipelineError("the calibrator cube needs the reference model; run setmodel first")
-    md = md or md_of(context, ms)
-    fields = cube_fields(st) if fields is None else sorted(set(fields))
-    if not fields:
-        raise NoDataError(f"{md.name}: no calibrator fields to solve; fields: {field_list(md)}")
-    spw = st.spw_selection if spw is None else spw
-    storage = content_fingerprint(md.path)
-    pre = [e for e in st.callibrary if e.role == "precal"]
-    precal = [{**e.model_dump(), "storage": content_fingerprint(e.table, ())} for e in pre]
-    by_id = {md.field_by_name(n).id: m for n, m in models.items()}
-    keys = {f: field_key(md, storage, f, by_id[f].model_dump() if f in by_id else None, spw, precal)
-            for f in fields}
-    rel = os.path.join("cube", ms)
-    folder = context.abspath(rel)
-    cube = _OPEN.get(folder) or Cube.open(folder)
-    stale = cube.stale(keys) if cube is not None else fields
-    if stale:
-        sel = select(md, field=",".join(map(str, stale)), spw=spw)
-        specs = [ApplySpec.load(e.table, e.gainfield, e.interp, e.spwmap, calwt=e.calwt) for e in pre]
-        apply = Applier(specs, len(md.antennas), np.array([[f.ra, f.dec] for f in md.fields])).apply \
-            if specs else None
-        if cube is None:
-            cube = build_cube(md, sel, model=model_function(md, models), apply=apply, directory=folder,
-                              field_keys=keys)
-        else:
-            cube.drop_fields(stale)
-            build_cube(md, sel, model=model_function(md, models), apply=apply, field_keys=keys, cube=cube)
-        p = cube.index.passes[-1]
-        log.info("%s: one pass over %d rows of fields %s (%.0f MB) in %.2f s", ms, p["rows"],
-                 ",".join(md.fields[f].name for f in stale), p["bytes"] / 1e6, p["seconds"])
-    _OPEN[folder] = cube
-    info = [cube.index.fields[f] for f in fields if f in cube.index.fields]
-    return cube, CubeRef(folder=rel, keys=keys, rows=sum(i.rows_read for i in info),
-                         bytes_read=sum(i.bytes_read for i in info),
-                         seconds=sum(p["seconds"] for p in cube.index.passes))
 
 
 def reference_uv_data(cube: Cube, field_id: int, divided: bool = False):
@@ -173,14 +101,13 @@ def solutions_artefact(context: Context, ms: str, name: str, ct: CalTable) -> st
                          field_names=np.array(ct.field_names or [], str))
 
 
-def solve_stage(stage, context: Context, ms: str, inputs, user, role: Role, solint: str,
+def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
                 calmode: str, pre_role: Role | None = None) -> Results:
     """Shared body of the gain-solving stages: solve on the cube (reference field on its
     resolved antennas), score the flagged fraction, register the table under `role`."""
-    md = md_of(context, ms)
-    st = context.ms[ms]
+    context, ms, md, st = s.context, s.name, s.md, s.state
     pre = [apply_spec(context, needs(context, ms, pre_role, stage.name))] if pre_role else []
-    cube, ref = open_cube(context, ms, md)
+    cube, ref = s.cube()
     ants = {md.field_by_name(st.reference).id: st.resolved.antennas} if st.resolved.antennas else None
     fields = cube_fields(st)
     spec = SolveSpec(parse_solint(solint), False, inputs.gaintype, calmode, inputs.minblperant,

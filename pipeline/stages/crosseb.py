@@ -11,6 +11,8 @@ nothing.
 """
 from __future__ import annotations
 
+import json
+import os
 from typing import Literal
 
 import numpy as np
@@ -47,7 +49,18 @@ class Crosseb(Stage):
     scope = "all"
     description = "Each calibrator's flux across the EBs of the run: table, variability QA, joint spectral fit"
 
-    def run(self, context, ms, inputs, user):
+    def write_outputs(self, context):
+        """OUTDIR/crosseb.json: this stage's summary (removed when the run has none)."""
+        path = os.path.join(context.outdir, "crosseb.json")
+        rec = next((r for r in context.results if r.stage == self.name and r.ok), None)
+        if rec is not None:
+            with open(path, "w") as fh:
+                json.dump(rec.summary, fh, indent=1)
+        elif os.path.exists(path):          # from an earlier run of several MSes
+            os.remove(path)
+
+    def run(self, s, inputs, user):
+        context, ms = s.context, s.name
         refs = {tuple(sorted(st.references)) for st in context.ms.values() if st.fluxes}
         kind = inputs.errors
         if kind == "auto":

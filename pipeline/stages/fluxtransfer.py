@@ -16,7 +16,7 @@ from ..errors import PipelineError
 from ..casa_fluxscale import compute, write_scaled
 from ..qa import QAScore, catalogue_qa, completeness, snr_qa, spectral_consistency
 from ..stage import Inputs, Results, Stage, record_inputs
-from .common import apply_spec, cube_fields, field_list, md_of, needs, open_cube, save_artefact
+from .common import apply_spec, cube_fields, field_list, needs, save_artefact
 from .estimators import antenna_table, joint_estimates, reference_accuracy
 
 class FluxtransferInputs(Inputs):
@@ -104,9 +104,16 @@ class Fluxtransfer(Stage):
     Inputs = FluxtransferInputs
     description = "Flux transfer from the reference (joint estimator or CASA's fluxscale), error budget, derived fluxes, QA"
 
-    def run(self, context, ms, inputs, user):
-        md = md_of(context, ms)
-        st = context.ms[ms]
+    uses_cube = True
+
+    def cube_fields(self, s, inputs):
+        """The user's transfer fields (setmodel's are in the cube anyway; an unknown name is
+        reported by run)."""
+        names = {t.strip() for t in inputs.transfer.split(",")}
+        return {f.id for f in s.md.fields if f.name in names}
+
+    def run(self, s, inputs, user):
+        context, ms, md, st = s.context, s.name, s.md, s.state
         amp = needs(context, ms, "amplitude", self.name)
         phase = needs(context, ms, "phase", self.name)
         heur = {}
@@ -123,7 +130,7 @@ class Fluxtransfer(Stage):
             raise PipelineError(f"{ms}: no transfer field besides the reference {', '.join(st.references)}; "
                                 f"fields: {field_list(md)}; set fluxtransfer.transfer")
         tr_ids = [md.field_by_name(t).id for t in tr]
-        cube, ref = open_cube(context, ms, md, fields=sorted(set(cube_fields(st)) | set(tr_ids)))
+        cube, ref = s.cube(fields=sorted(set(cube_fields(st)) | set(tr_ids)))
         ct = read_caltable(context.abspath(amp.table))
         have = set(np.unique(ct.field_id).tolist())
         casa_order = 1 if inputs.fitorder is None else inputs.fitorder
@@ -137,17 +144,16 @@ class Fluxtransfer(Stage):
             r = fluxes.setdefault(t, FieldFlux(field_id=fid, fit=SpectralFitResult(
                 flux_jy=-1.0, error_jy=0.0, reffreq_hz=0.0, spidx=0.0, spidx_err=0.0)))
             r.spws = {k: v for k, v in r.spws.items() if int(k) in used}   # unsolved windows: not reported
-            for s in used:
-                v = r.spws.get(str(s))
+            for spw in used:
+                v = r.spws.get(str(spw))
                 if v is None or v.missing:
-                    r.spws[str(s)] = SpwFlux(freq_hz=v.freq_hz if v else md.spws[s].centre_freq,
-                                             missing=True, reason=missing_reason(cube, ct, fid, s))
+                    r.spws[str(spw)] = SpwFlux(freq_hz=v.freq_hz if v else md.spws[spw].centre_freq,
+                                               missing=True, reason=missing_reason(cube, ct, fid, spw))
         rel = f"{ms}.fluxscaled.tbl"
         write_scaled(ct, md, context.abspath(rel), d.pop("_mgratio"), False)
         scaled = CalEntry(role="fluxscaled", table=rel, stage=self.name, gainfield="nearest")
-        applier = Applier([apply_spec(context, phase, "nearest", "linear"),
-                           apply_spec(context, scaled, "nearest", "linear")], len(md.antennas),
-                          np.array([[f.ra, f.dec] for f in md.fields]))
+        applier = Applier.for_ms([apply_spec(context, phase, "nearest", "linear"),
+                                  apply_spec(context, scaled, "nearest", "linear")], md)
         present = [fid for t, fid in zip(tr, tr_ids) if any(not v.missing for v in fluxes[t].spws.values())]
         points: dict = {}
         for fid, per in derived_fluxes(cube, md, present, applier, points).items():

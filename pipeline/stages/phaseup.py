@@ -19,6 +19,8 @@ class Phaseup(Stage):
     Inputs = PhaseupInputs
     description = "Phase-only gain solve of every calibrator (refant phase 0)"
 
-    def run(self, context, ms, inputs, user):
-        return solve_stage(self, context, ms, inputs, user, role="phase",
+    uses_cube = True
+
+    def run(self, s, inputs, user):
+        return solve_stage(self, s, inputs, user, role="phase",
                            solint=inputs.phaseupsolint, calmode="p")

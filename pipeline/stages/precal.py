@@ -21,7 +21,6 @@ from ..context import CalEntry
 from ..errors import CalTableError
 from ..qa import QAScore
 from ..stage import Inputs, Results, Stage, record_inputs
-from .common import md_of
 
 
 class PrecalInputs(Inputs):
@@ -75,7 +74,8 @@ class Precal(Stage):
     Inputs = PrecalInputs
     description = "The user's calibration tables (K, B, Tsys, G, T) pre-applied in every solve"
 
-    def consumes(self, context, ms, inputs, md):
+    def consumes(self, s, inputs):
+        md = s.md
         from ..ms.metadata import content_fingerprint
         out = []
         for t in inputs.gaintable:
@@ -83,9 +83,8 @@ class Precal(Stage):
             out.append([p, content_fingerprint(p, ()) if os.path.exists(os.path.join(p, "table.dat")) else None])
         return {"tables": out}
 
-    def run(self, context, ms, inputs, user):
-        md = md_of(context, ms)
-        st = context.ms[ms]
+    def run(self, s, inputs, user):
+        ms, md, st = s.name, s.md, s.state
         entries, rows, paths = [], [], []
         for t in inputs.gaintable:
             path = table_path(t, md)

@@ -15,7 +15,7 @@ from ..ms.select import antenna_ids
 from ..qa import QAScore
 from ..skymodel import SourceModel
 from ..stage import Inputs, Results, Stage, record_inputs
-from .common import cube_fields, md_of, open_cube, save_artefact
+from .common import cube_fields, save_artefact
 from .modelcheck import model_check
 
 MAX_PLOT_POINTS = 20000
@@ -52,10 +52,11 @@ class Resolvedcal(Stage):
     Inputs = ResolvedcalInputs
     description = "Choose the reference antennas and, for a resolved reference, its short-baseline antennas"
 
-    def run(self, context, ms, inputs, user):
-        md = md_of(context, ms)
-        st = context.ms[ms]
-        cube, ref = open_cube(context, ms, md)
+    uses_cube = True
+
+    def run(self, s, inputs, user):
+        context, ms, md, st = s.context, s.name, s.md, s.state
+        cube, ref = s.cube()
         refs = ranked_refants(md, cube.unflagged_fraction(cube_fields(st)), inputs.refant)
         heur = {"refant": ",".join(md.antennas[a].name for a in refs[:3])}
         if inputs.hm_resolvedcals == "manual" or inputs.antenna:

@@ -19,14 +19,14 @@ from ..heuristics.solarsystem import body_name
 from ..heuristics.spwchoice import science_spws
 from ..context import CatalogueEntry, FieldRoleRecord, SpwRecord
 from ..ephemeris import body_size
-from ..errors import PipelineError
+from ..errors import InputsError, PipelineError
 from ..fluxcsv import read_flux_csv
 from ..ms import select
 from ..qa import QAScore
 from ..components import content_sha, load_structure
 from ..skymodel import STRUCTURE_ORIGIN, NoFluxModel, SourceModel, reference_model
 from ..stage import Inputs, Results, Stage, record_inputs
-from .common import field_list, md_of, open_cube, reference_uv_data
+from .common import field_list, reference_uv_data
 
 
 def reffile_path(reffile: str, ms_path: str) -> str:
@@ -74,7 +74,14 @@ class Setmodel(Stage):
     Inputs = SetmodelInputs
     description = "Field roles, science spws and the reference calibrator's model"
 
-    def consumes(self, context, ms, inputs, md):
+    def preflight(self, md, inputs, user):
+        if "reffile" in user and inputs.reffile:
+            f = reffile_path(inputs.reffile, md.path)
+            if not os.path.exists(f):
+                raise InputsError(f"setmodel.reffile {inputs.reffile} not found ({f}); give an existing flux.csv")
+
+    def consumes(self, s, inputs):
+        md = s.md
         """The flux.csv rows of this MS (an edited row recomputes the model and what follows)."""
         f = reffile_path(inputs.reffile, md.path)
         if not f or not os.path.exists(f):
@@ -86,8 +93,8 @@ class Setmodel(Stage):
         out = {"reffile": f, "rows": rows}
         return {**out, **_structure_files(inputs, md.path)}
 
-    def run(self, context, ms, inputs, user):
-        md = md_of(context, ms)
+    def run(self, s, inputs, user):
+        ms, md = s.name, s.md
         heur = {}
         reffile = reffile_path(inputs.reffile, md.path)
         rows = [r for r in read_flux_csv(reffile) if r.ms in ("", md.name)] \
@@ -119,7 +126,7 @@ class Setmodel(Stage):
             notes.append(f"{ref}: {m.origin}" + (f", disk {m.disk_arcsec:.3f}\" ({m.disk_origin})"
                                                   if m.disk_arcsec > 0 else _structure_note(m.structure)))
         if inputs.disk_arcsec == "fit":
-            models = self._fit_sizes(context, ms, md, models, spw_sel, inputs.limb)
+            models = self._fit_sizes(s, models, spw_sel, inputs.limb)
             notes = [f"{r}: {m.origin}, disk {m.disk_arcsec:.3f}\" ({m.disk_origin})" for r, m in models.items()]
         cat = [CatalogueEntry(field=r.field, spw=r.spw, flux_jy=r.I) for r in rows]
         main = models[refs[0]]
@@ -186,10 +193,11 @@ class Setmodel(Stage):
         return m
 
     @staticmethod
-    def _fit_sizes(context, ms, md, models, spw_sel, limb):
+    def _fit_sizes(s, models, spw_sel, limb):
         """disk_arcsec 'fit': each reference's size from its amplitudes (antenna gains free)."""
+        md = s.md
         ids = [md.field_by_name(r).id for r in models]
-        cube, _ = open_cube(context, ms, md, fields=ids, models=models, spw=spw_sel)
+        cube, _ = s.cube(fields=ids, models=models, spw=spw_sel)
         out = {}
         for ref, fid in zip(models, ids):
             data = reference_uv_data(cube, fid)

@@ -8,7 +8,6 @@ from ..ms import Selection, select, write_model
 from ..qa import QAScore
 from ..skymodel import fitted_model
 from ..stage import Inputs, Results, Stage, record_inputs
-from .common import md_of
 
 
 class WritebackInputs(Inputs):
@@ -22,9 +21,8 @@ class Writeback(Stage):
     description = "Write the derived spectra into MODEL_DATA (setjy), in one pass"
     writes_ms = True
 
-    def run(self, context, ms, inputs, user):
-        md = md_of(context, ms)
-        st = context.ms[ms]
+    def run(self, s, inputs, user):
+        ms, md, st = s.name, s.md, s.state
         want = [f.strip() for f in inputs.fields.split(",") if f.strip()] or list(st.fluxes)
         models = {}
         for f in want:
@@ -41,7 +39,7 @@ class Writeback(Stage):
         created = "MODEL_DATA" not in md.columns
         sel = select(md, field=",".join(map(str, sorted(models)))) if models else Selection(fields=set())
         n = write_model(md, sel, lambda f, s, fr, uvw: models[f].evaluate(s, fr, uvw)[..., None],
-                        fill_others=redo) if (models or redo) else 0
+                        fill_others=redo, io=s.io) if (models or redo) else 0
         names = [md.fields[f].name for f in sorted(models)]
         others = ("1 in the parallel hands, 0 in the cross hands" if (created or redo)
                   else "unchanged (what the column held before)")

@@ -59,7 +59,7 @@ def _front_fluxes(ctx: Context, rows: list[dict]) -> list[dict]:
 
 def _worst_scores(rows: list[dict]) -> list[dict]:
     """Every QA score with its stage page, lowest first."""
-    qs = [{**q, "stage": r["stage"], "ms": r["ms"], "href": r["href"], "colour": colour(q["value"])}
+    qs = [{**q.model_dump(), "stage": r["stage"], "ms": r["ms"], "href": r["href"], "colour": q.colour}
           for r in rows for q in r["rec"].qa]
     return sorted(qs, key=lambda q: q["value"])
 
@@ -84,12 +84,12 @@ def render(ctx: Context) -> str:
     shutil.copy(os.path.join(templates_dir(), "style.css"), os.path.join(out, "style.css"))
     rows = []
     for n, r in enumerate(ctx.results, start=1):
-        vals = [q["value"] for q in r.qa]
+        vals = [q.value for q in r.qa]
         score = min(vals) if vals else None
-        worst = min(r.qa, key=lambda q: q["value"]) if r.qa else {"short": r.error}
+        worst = min(r.qa, key=lambda q: q.value).short if r.qa else r.error
         rows.append({"n": n, "stage": r.stage, "ms": r.ms, "seconds": r.seconds,
                      "href": f"stages/{n:02d}_{r.stage}_{r.ms}.html", "colour": colour(score),
-                     "score_txt": f"{score:.2f}" if score is not None else "", "msg": worst["short"],
+                     "score_txt": f"{score:.2f}" if score is not None else "", "msg": worst,
                      "rec": r})
     nav = [{"href": "index.html", "label": "index"}]
     mses = [{"name": k, "s": v.summary,
@@ -121,7 +121,7 @@ def render(ctx: Context) -> str:
         plots = stage_plots(r, st, os.path.join(out, "stages"), base, ctx.abspath) \
             if (r.ok and (st or r.ms == "all")) else []
         rec = {**r.model_dump(), "n": row["n"],
-               "qa": [{**q, "colour": colour(q["value"])} for q in r.qa]}
+               "qa": [{**q.model_dump(), "colour": q.colour} for q in r.qa]}
         html = tpl.render(ctx=ctx, root="../", nav=nav, r=rec, description=desc, plots=plots, help=help_,
                           fluxrows=_flux_rows(r, st) if r.stage == "fluxtransfer" and r.ok else [])
         with open(os.path.join(out, row["href"]), "w") as fh:
