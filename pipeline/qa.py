@@ -24,10 +24,13 @@ class QAScore(BaseModel):
         return colour(self.value)
 
 
+RED, YELLOW, BLUE = 0.33, 0.66, 0.9     # a score at or below: red, yellow, blue; above BLUE: green
+
+
 def colour(v: float | None) -> str:
     if v is None:
         return "grey"
-    return "red" if v <= 0.33 else "yellow" if v <= 0.66 else "blue" if v <= 0.9 else "green"
+    return "red" if v <= RED else "yellow" if v <= YELLOW else "blue" if v <= BLUE else "green"
 
 
 def snr_score(snr: float) -> float:

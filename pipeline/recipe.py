@@ -217,7 +217,7 @@ def _record_io(st: MSState, s: Session) -> None:
 
 
 def _run_all(ctx: Context, steps, errors: list[str]) -> None:
-    """The run-wide stages (scope 'all', e.g. crosseb), once, over the MSes that have results;
+    """The run-wide stages (scope 'all'), once, over the MSes that have results;
     recomputed every time (they only read the Context). Nothing to do for a single MS."""
     ctx.results = [r for r in ctx.results if r.ms != "all"]
     if len(ctx.ms) < 2:

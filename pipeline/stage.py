@@ -63,6 +63,26 @@ class Stage:
     def write_outputs(self, context: Context) -> None:
         """Files of the whole run this stage owns (beside context.json), written at its end."""
 
+    # -- its weblog parts: a page template, plots, page data and a front-page section ----------
+    front_template: str = ""        # a template of weblog_templates/ for front(); '' = none
+
+    @property
+    def template(self) -> str:
+        """The stage's part of its page (weblog_templates/stage_NAME.html; may be absent)."""
+        return f"stage_{self.name}.html"
+
+    def plots(self, rec: StageRecord, st, outdir: str, base: str, abspath) -> list[dict]:
+        """The page's plots ([{'src', 'alt', 'caption'}]) from the record's artefacts and summary."""
+        return []
+
+    def page(self, rec: StageRecord, st) -> dict:
+        """More variables for the page template."""
+        return {}
+
+    def front(self, context: Context, done: list[tuple[StageRecord, str]]) -> dict | None:
+        """The front page's section (front_template's `f.d`) from this stage's records and pages."""
+        return None
+
     def consumes(self, s, inputs: Inputs) -> dict:
         """What the stage reads beyond its inputs and the MS (files), for its fingerprint."""
         return {}

@@ -175,7 +175,7 @@ def test_several_ebs_weblog(browser, tmp_path):
     cross = [u for u in pages if "crosseb" in u]
     assert len(cross) == 1 and len([u for u in pages if "/stages/" in u]) == 3 * 8 + 1
     html = pages[cross[0]]
-    assert "_crosseb_0.svg" in html
+    assert "_crosseb_all_field0.svg" in html
     res = json.load(open(tmp_path / "out" / "crosseb.json"))["fields"]["J0530+1331"]
     page = browser.new_page()
     page.goto(cross[0])

@@ -37,6 +37,10 @@ class Ampflag(Stage):
     Inputs = AmpflagInputs
     description = "Robust outlier flagging of the amplitude solutions"
 
+    def plots(self, rec, st, outdir, base, abspath):
+        from ..weblog.plots import gain_vs_time
+        return gain_vs_time(abspath(rec.artefacts["solutions"]), outdir, base, "amplitude")
+
     def run(self, s, inputs, user):
         context, ms, st = s.context, s.name, s.state
         src = needs(context, ms, "amplitude", self.name)

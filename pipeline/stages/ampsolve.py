@@ -21,6 +21,10 @@ class Ampsolve(Stage):
 
     uses_cube = True
 
+    def plots(self, rec, st, outdir, base, abspath):
+        from ..weblog.plots import gain_vs_time
+        return gain_vs_time(abspath(rec.artefacts["solutions"]), outdir, base, "amplitude")
+
     def run(self, s, inputs, user):
         return solve_stage(self, s, inputs, user, role="amplitude", solint=inputs.solint,
                            calmode="a", pre_role="phase")

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from ..heuristics.crosseb import P_RED, P_YELLOW, consistency, variability_score
 from ..heuristics.fluxscale import fit_by_ic, spectral_fit
-from ..qa import QAScore
+from ..qa import QAScore, colour
 from ..stage import Inputs, Results, Stage, record_inputs
 
 
@@ -58,6 +58,17 @@ class Crosseb(Stage):
                 json.dump(rec.summary, fh, indent=1)
         elif os.path.exists(path):          # from an earlier run of several MSes
             os.remove(path)
+
+    front_template = "front_crosseb.html"
+
+    def plots(self, rec, st, outdir, base, abspath):
+        from ..weblog.plots import cross_eb
+        return cross_eb(rec.summary, outdir, base)
+
+    def front(self, context, done):
+        rec, href = done[0]
+        return {"href": href, "fields": {f: {**v, "colour": colour(v["score"])}
+                                         for f, v in rec.summary["fields"].items()}}
 
     def run(self, s, inputs, user):
         context, ms = s.context, s.name

@@ -105,6 +105,34 @@ class Fluxtransfer(Stage):
     description = "Flux transfer from the reference (joint estimator or CASA's fluxscale), error budget, derived fluxes, QA"
 
     uses_cube = True
+    front_template = "front_fluxtransfer.html"
+
+    def plots(self, rec, st, outdir, base, abspath):
+        from ..weblog.plots import antenna_ratios, flux_vs_freq, transfer_ampuv
+        fluxes = rec.summary.get("fluxes", {})
+        return flux_vs_freq(fluxes, outdir, base) + \
+            (transfer_ampuv(abspath(rec.artefacts["ampuv"]), fluxes, outdir, base) if "ampuv" in rec.artefacts
+             else []) + antenna_ratios(rec.summary.get("antennas") or [], outdir, base)
+
+    def page(self, rec, st):
+        """The flux table's rows (one per field and spw)."""
+        rows = []
+        intents = {f["name"]: ",".join(f["intents"]) for f in st.summary.get("fields", [])}
+        for f, res in rec.summary.get("fluxes", {}).items():
+            for spw, v in res["spws"].items():
+                rows.append({"field": f, "fid": res["field_id"], "intents": intents.get(f, ""), "spw": spw,
+                             "freq": v["freq_hz"], "flux": v.get("flux_jy"), "err": v.get("error_jy"),
+                             "snr": v.get("snr"), "n": v.get("n"), "cat": v.get("catalogue_jy"),
+                             "ratio": v.get("ratio"), "reason": v.get("reason", ""), "v": v,
+                             "spidx": res["fit"]["spidx"], "spidx_err": res["fit"]["spidx_err"]})
+        return {"fluxrows": rows}
+
+    def front(self, context, done):
+        """Every MS's transfer fluxes (as in fluxes.json), each linked to its MS's page."""
+        href = {rec.ms: h for rec, h in done}
+        return {"rows": [{"ms": ms, "field": f, "spw": spw, "v": v, "href": href.get(ms, "")}
+                         for ms, st in context.ms.items() for f, res in st.fluxes.items()
+                         for spw, v in res.spws.items()]}
 
     def cube_fields(self, s, inputs):
         """The user's transfer fields (setmodel's are in the cube anyway; an unknown name is

@@ -54,6 +54,10 @@ class Resolvedcal(Stage):
 
     uses_cube = True
 
+    def plots(self, rec, st, outdir, base, abspath):
+        from ..weblog.plots import amp_vs_uvdist
+        return amp_vs_uvdist(abspath(rec.artefacts["ampuv"]), outdir, base, st.reference, st.resolved.antennas)
+
     def run(self, s, inputs, user):
         context, ms, md, st = s.context, s.name, s.md, s.state
         cube, ref = s.cube()

@@ -1,4 +1,5 @@
-"""The weblog: jinja2 templates from weblog_templates/, SVG plots from stage artefacts, relative links only."""
+"""The weblog: jinja2 templates from weblog_templates/, plots the stages draw from their artefacts,
+relative links only. It renders any registry of stages and names none."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -8,9 +9,7 @@ import shutil
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..context import Context
-from ..errors import PipelineError
-from ..qa import colour
-from .plots import stage_plots
+from ..qa import RED, YELLOW, colour
 
 
 def templates_dir() -> str:
@@ -46,17 +45,6 @@ def _mjd(t: float) -> str:
     return d.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _front_fluxes(ctx: Context, rows: list[dict]) -> list[dict]:
-    """The transfer fluxes of every MS for the front page (as in fluxes.json)."""
-    href = {r["ms"]: r["href"] for r in rows if r["stage"] == "fluxtransfer"}
-    out = []
-    for ms, st in ctx.ms.items():
-        for f, res in st.fluxes.items():
-            for s, v in res.spws.items():
-                out.append({"ms": ms, "field": f, "spw": s, "v": v, "href": href.get(ms, "")})
-    return out
-
-
 def _worst_scores(rows: list[dict]) -> list[dict]:
     """Every QA score with its stage page, lowest first."""
     qs = [{**q.model_dump(), "stage": r["stage"], "ms": r["ms"], "href": r["href"], "colour": q.colour}
@@ -65,18 +53,22 @@ def _worst_scores(rows: list[dict]) -> list[dict]:
 
 
 def _banner(worst: list[dict]) -> dict | None:
-    """Red when any score is <= 0.33, else yellow when any is <= 0.66, else none."""
-    for c, lim in (("red", 0.33), ("yellow", 0.66)):
+    """Red when any score is red, else yellow when any is yellow (qa.RED, qa.YELLOW), else none."""
+    for c, lim in (("red", RED), ("yellow", YELLOW)):
         n = sum(1 for w in worst if w["value"] <= lim)
         if n:
             return {"colour": c, "text": f"{n} QA score{'s' if n > 1 else ''} at or below {lim}: see below"}
     return None
 
 
-def render(ctx: Context) -> str:
-    """Write OUTDIR/weblog/index.html and one page per stage result; return the index path."""
+def render(ctx: Context, stages: dict | None = None) -> str:
+    """Write OUTDIR/weblog/index.html and one page per stage result; return the index path.
+    stages: the registry (name -> Stage; default fluxpipe.stages.STAGES). Each stage brings its
+    own page template (Stage.template), plots (Stage.plots), page data (Stage.page) and front-page
+    section (Stage.front, Stage.front_template); this module names none of them."""
     from ..stage import describe
-    from ..stages import get_stage
+    if stages is None:
+        from ..stages import STAGES as stages
     out = os.path.join(ctx.outdir, "weblog")
     os.makedirs(os.path.join(out, "stages"), exist_ok=True)
     env = Environment(loader=FileSystemLoader(templates_dir()), autoescape=select_autoescape(["html"]),
@@ -90,7 +82,7 @@ def render(ctx: Context) -> str:
         rows.append({"n": n, "stage": r.stage, "ms": r.ms, "seconds": r.seconds,
                      "href": f"stages/{n:02d}_{r.stage}_{r.ms}.html", "colour": colour(score),
                      "score_txt": f"{score:.2f}" if score is not None else "", "msg": worst,
-                     "rec": r})
+                     "rec": r, "impl": stages.get(r.stage)})
     nav = [{"href": "index.html", "label": "index"}]
     mses = [{"name": k, "s": v.summary,
              "trange": f"{_mjd(v.summary['time_range'][0])} – {_mjd(v.summary['time_range'][1])} UTC"
@@ -98,45 +90,30 @@ def render(ctx: Context) -> str:
     warnings = [f"{k}: MODEL_DATA was being written when a run stopped; it is partly written. Rerun "
                 f"with --resume to finish it." for k, v in ctx.ms.items() if v.model_data.startswith("writing")]
     worst = _worst_scores(rows)
-    banner = _banner(worst)
-    cross = next(({**r["rec"].summary, "href": r["href"],
-                   "fields": {f: {**v, "colour": colour(v["score"])} for f, v in r["rec"].summary["fields"].items()}}
-                  for r in rows if r["stage"] == "crosseb" and r["rec"].ok), None)
+    fronts = []
+    for name, stage in stages.items():     # in the registry's (the recipe's) order
+        done = [(r["rec"], r["href"]) for r in rows if r["stage"] == name and r["rec"].ok]
+        data = stage.front(ctx, done) if done else None
+        if data is not None:
+            fronts.append({"template": stage.front_template, "d": data})
     idx = env.get_template("index.html").render(
         ctx=ctx, root="", nav=nav, mses=mses, stages=rows, warnings=warnings, start=_fmt_time(ctx.started),
-        fluxes=_front_fluxes(ctx, rows), worst=worst[:8], banner=banner, cross=cross,
+        fronts=fronts, worst=worst[:8], banner=_banner(worst),
         end=_fmt_time(ctx.finished), duration=f"{ctx.finished - ctx.started:.1f} s" if ctx.finished else "")
     with open(os.path.join(out, "index.html"), "w") as fh:
         fh.write(idx)
     tpl = env.get_template("stage.html")
     for row in rows:
-        r = row["rec"]
+        r, stage = row["rec"], row["impl"]
         st = ctx.ms.get(r.ms)
-        try:
-            desc = get_stage(r.stage).description
-            help_ = {d["name"]: d for d in describe(get_stage(r.stage))}
-        except PipelineError:   # a stage no longer registered still renders
-            desc, help_ = "", {}
         base = os.path.splitext(os.path.basename(row["href"]))[0]
-        plots = stage_plots(r, st, os.path.join(out, "stages"), base, ctx.abspath) \
-            if (r.ok and (st or r.ms == "all")) else []
-        rec = {**r.model_dump(), "n": row["n"],
-               "qa": [{**q.model_dump(), "colour": q.colour} for q in r.qa]}
-        html = tpl.render(ctx=ctx, root="../", nav=nav, r=rec, description=desc, plots=plots, help=help_,
-                          fluxrows=_flux_rows(r, st) if r.stage == "fluxtransfer" and r.ok else [])
+        ok = stage is not None and r.ok and (st is not None or r.ms == "all")
+        plots = stage.plots(r, st, os.path.join(out, "stages"), base, ctx.abspath) if ok else []
+        rec = {**r.model_dump(), "n": row["n"], "qa": [{**q.model_dump(), "colour": q.colour} for q in r.qa]}
+        html = tpl.render(ctx=ctx, root="../", nav=nav, r=rec, plots=plots,
+                          description=stage.description if stage else "",
+                          help={d["name"]: d for d in describe(stage)} if stage else {},
+                          include=stage.template if stage else "", **(stage.page(r, st) if ok else {}))
         with open(os.path.join(out, row["href"]), "w") as fh:
             fh.write(html)
     return os.path.join(out, "index.html")
-
-
-def _flux_rows(r, st) -> list[dict]:
-    rows = []
-    intents = {f["name"]: ",".join(f["intents"]) for f in st.summary.get("fields", [])} if st else {}
-    for f, res in r.summary.get("fluxes", {}).items():
-        for s, v in res["spws"].items():
-            rows.append({"field": f, "fid": res["field_id"], "intents": intents.get(f, ""), "spw": s,
-                         "freq": v["freq_hz"], "flux": v.get("flux_jy"), "err": v.get("error_jy"),
-                         "snr": v.get("snr"), "n": v.get("n"), "cat": v.get("catalogue_jy"),
-                         "ratio": v.get("ratio"), "reason": v.get("reason", ""), "v": v, "spidx": res["fit"]["spidx"],
-                         "spidx_err": res["fit"]["spidx_err"]})
-    return rows

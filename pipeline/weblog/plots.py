@@ -1,5 +1,5 @@
-"""The stage pages' plots, made from what the stages saved (artefacts, results): the weblog
-never reads the MS or a caltable. Each function returns [{'src', 'alt', 'caption'}]."""
+"""Plots from what the stages saved (artefacts, results), for the stages' `plots` methods: the
+weblog never reads the MS or a caltable. Each function returns [{'src', 'alt', 'caption'}]."""
 from __future__ import annotations
 
 import os
@@ -141,7 +141,7 @@ def cross_eb(summary: dict, outdir: str, base: str) -> list[dict]:
             p.errorbar(x, [r["flux_jy"] for r in rs], [r["error_jy"] for r in rs], col,
                        f"{g['freq_hz'] / 1e9:.2f} GHz")
             p.line([-0.2, len(ebs) - 0.8], [g["mean_jy"]] * 2, col, dash=True)
-        out.append(_img(p, outdir, f"{base}_crosseb_{k}.svg",
+        out.append(_img(p, outdir, f"{base}_field{k}.svg",
                         f"flux of {f} in each of {len(ebs)} EBs per frequency, with error bars and means",
                         f"{f}: flux per EB ({', '.join(ebs)}) and frequency (±1σ), dashed: the weighted "
                         f"mean per frequency; chi2 {res['chi2']:.1f} for {res['dof']} dof."))
@@ -171,21 +171,3 @@ def transfer_ampuv(npz: str, fluxes: dict, outdir: str, base: str) -> list[dict]
                         f"{f}, spw {s}: {int(m.sum())} calibrated visibilities (phase-up and flux-scaled gains "
                         f"applied); solid: the transfer flux as a point model; dashed: the derived flux."))
     return out
-
-
-def stage_plots(rec, st, outdir: str, base: str, abspath) -> list[dict]:
-    """The plots of one stage record (its artefacts and summary)."""
-    art = {k: abspath(v) for k, v in rec.artefacts.items()}
-    if rec.stage == "phaseup" and "solutions" in art:
-        return gain_vs_time(art["solutions"], outdir, base, "phase")
-    if rec.stage in ("ampsolve", "ampflag") and "solutions" in art:
-        return gain_vs_time(art["solutions"], outdir, base, "amplitude")
-    if rec.stage == "fluxtransfer":
-        return flux_vs_freq(rec.summary.get("fluxes", {}), outdir, base) + \
-            (transfer_ampuv(art["ampuv"], rec.summary.get("fluxes", {}), outdir, base) if "ampuv" in art else []) + \
-            antenna_ratios(rec.summary.get("antennas") or [], outdir, base)
-    if rec.stage == "crosseb":
-        return cross_eb(rec.summary, outdir, base)
-    if rec.stage == "resolvedcal" and "ampuv" in art:
-        return amp_vs_uvdist(art["ampuv"], outdir, base, st.reference, st.resolved.antennas)
-    return []
