@@ -1,10 +1,15 @@
-"""The gfluxscale recipe on one MS with a few common overrides, as one function call.
+"""A recipe on one MS as one function call, its parameters as keywords.
 
     from fluxpipe.chain import run_chain
-    res = run_chain("my.ms", "out", fluxcsv="flux.csv", amp_outlier_sigma=20)
+    res = run_chain("my.ms", "out", reffile="flux.csv", amp_outlier_sigma=20)
 
-Returns plain data: reference, transfer, refant, resolved selection, flags, fluxes (as in
-fluxes.json) and the reference model.
+Every keyword is a parameter of the recipe's stages, declared once in the stage's Inputs (with
+its default there): it is given to every stage of the recipe that has a parameter of that name
+(`minsnr` reaches phaseup and ampsolve); a name no stage has is an error listing the valid ones.
+`skip` leaves stages out (e.g. ("writeback",) to leave the MS untouched).
+
+Returns plain JSON-ready data: reference, transfer, refant, resolved selection, flags, fluxes
+(as in fluxes.json), the reference model, field roles and every QA score.
 """
 from __future__ import annotations
 
@@ -12,29 +17,37 @@ import os
 
 import yaml
 
-from .recipe import run_recipe
+from .errors import InputsError, valid_list
+from .recipe import recipe_path, run_recipe
+from .stages import get_stage
 
 
-def run_chain(ms: str, outdir: str, ref_field: str | None = None, fluxcsv: str | None = None,
-              refant: str = "", use_resolved: bool = True, amp_outlier_sigma: float = 50.0,
-              minsnr: float = 2.0, minblperant: int = 4, fitorder: int = 1,
-              disk_arcsec: float | str | None = None, do_writeback: bool = True,
-              estimator: str = "joint") -> dict:
-    stages = [{"setmodel": {**({"disk_arcsec": disk_arcsec} if disk_arcsec is not None else {}),
-                            **({"reference": ref_field} if ref_field else {}),
-                            **({"reffile": os.path.abspath(fluxcsv)} if fluxcsv else {})}},
-              {"resolvedcal": {"refant": refant, **({} if use_resolved else {"hm_resolvedcals": "manual"})}},
-              {"phaseup": {"minsnr": minsnr, "minblperant": minblperant}},
-              {"ampsolve": {"minsnr": minsnr, "minblperant": minblperant}},
-              {"ampflag": {"amp_outlier_sigma": amp_outlier_sigma}},
-              {"fluxtransfer": {"fitorder": fitorder, "estimator": estimator}}] + ([{"writeback": {}}] if do_writeback else [])
+def run_chain(ms: str, outdir: str, recipe: str = "gfluxscale", skip: tuple[str, ...] = (), **params) -> dict:
+    with open(recipe_path(recipe)) as fh:
+        doc = yaml.safe_load(fh)
+    steps = []
+    for item in doc["stages"]:
+        (name, p), = (item.items() if isinstance(item, dict) else [(item, {})])
+        if name not in skip:
+            steps.append((name, dict(p or {})))
+    used = set()
+    for name, p in steps:
+        for k, v in params.items():
+            if k in get_stage(name).Inputs.model_fields:
+                p[k] = v
+                used.add(k)
+    if set(params) - used:
+        valid = sorted({k for name, _ in steps for k in get_stage(name).Inputs.model_fields})
+        raise InputsError(f"run_chain: no stage of {recipe} has a parameter "
+                          f"'{sorted(set(params) - used)[0]}'; valid: {valid_list(valid)}")
     os.makedirs(outdir, exist_ok=True)
-    recipe = os.path.join(outdir, "chain.yaml")
-    with open(recipe, "w") as fh:
-        yaml.safe_dump({"stages": stages}, fh)
-    ctx = run_recipe(recipe, [ms], outdir, weblog=False)
+    path = os.path.join(outdir, "chain.yaml")
+    with open(path, "w") as fh:
+        yaml.safe_dump({"stages": [{n: p} for n, p in steps]}, fh)
+    ctx = run_recipe(path, [ms], outdir, weblog=False)
     st = next(iter(ctx.ms.values()))
     return {"ms": st.name, "reference": st.reference, "transfer": st.transfer,
-            "refant": st.refants[0], "resolved": st.resolved.model_dump(), "flags": st.flags,
-            "fluxes": {f: r.model_dump() for f, r in st.fluxes.items()}, "model": st.reference_model,
+            "refant": st.refants[0], "resolved": st.resolved.model_dump(),
+            "flags": [f.model_dump() for f in st.flags],
+            "fluxes": {f: r.model_dump(mode="json") for f, r in st.fluxes.items()}, "model": st.reference_model,
             "fields": [f.model_dump() for f in st.fields], "qa": [q.model_dump() for r in ctx.results for q in r.qa]}

@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .qa import QAScore
 from .skymodel import SourceModel
@@ -97,10 +97,25 @@ class DerivedFlux(BaseModel):
 
 
 class FieldFlux(BaseModel):
+    """One transfer field's fluxes: per spw (integer spw ids), the spectral fit, the derived
+    (calibrated) fluxes. The one structure from the estimator to the QA, fluxes.json and the
+    weblog."""
     field_id: int
-    spws: dict[str, SpwFlux] = Field(default_factory=dict)
+    spws: dict[int, SpwFlux] = Field(default_factory=dict)
     fit: SpectralFitResult
-    derived: dict[str, DerivedFlux] = Field(default_factory=dict)
+    derived: dict[int, DerivedFlux] = Field(default_factory=dict)
+
+
+class FlagRecord(BaseModel):
+    """One amplitude solution ampflag flagged."""
+    field: str | int
+    spw: int
+    antenna: str | int
+    pol: int
+    time: float
+    amplitude: float
+    deviation_mad: float
+    reason: str
 
 
 class CatalogueEntry(BaseModel):
@@ -127,6 +142,9 @@ class IOStats(BaseModel):
 
 
 class MSState(BaseModel):
+    """One MS's state; stages change it only through Results.updates (validated on assignment)."""
+    model_config = ConfigDict(validate_assignment=True)
+
     path: str
     name: str
     summary: dict = Field(default_factory=dict)
@@ -140,7 +158,7 @@ class MSState(BaseModel):
     reference_models: dict[str, SourceModel] = Field(default_factory=dict)
     resolved: ResolvedSelection = Field(default_factory=ResolvedSelection)
     callibrary: list[CalEntry] = Field(default_factory=list)
-    flags: list[dict] = Field(default_factory=list)
+    flags: list[FlagRecord] = Field(default_factory=list)
     fluxes: dict[str, FieldFlux] = Field(default_factory=dict)
     catalogue: list[CatalogueEntry] = Field(default_factory=list)
     cube: CubeRef | None = None

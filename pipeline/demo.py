@@ -20,11 +20,11 @@ def run_demo(out: str) -> int:
         tr = truth["fields"][name]["flux_per_spw"]
         for s, v in r.spws.items():
             if v.missing:
-                print(f"{name:12s} {s:>3s} {'missing':>10s}")
+                print(f"{name:12s} {s:>3d} {'missing':>10s}")
                 continue
             der = r.derived[s].flux_jy if s in r.derived else float("nan")
             cat = v.catalogue_jy if v.catalogue_jy is not None else float("nan")
-            print(f"{name:12s} {s:>3s} {v.flux_jy:10.4f} {v.error_jy:8.4f} {v.snr or 0:7.0f} "
+            print(f"{name:12s} {s:>3d} {v.flux_jy:10.4f} {v.error_jy:8.4f} {v.snr or 0:7.0f} "
                   f"{tr[int(s)]:8.4f} {100 * (v.flux_jy / tr[int(s)] - 1):7.2f} {der:8.4f} {cat:9.4f}")
     print(f"fluxes.json: {os.path.join(ctx.outdir, 'fluxes.json')}")
     print(f"weblog: {os.path.join(ctx.outdir, 'weblog', 'index.html')}")

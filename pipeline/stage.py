@@ -23,23 +23,32 @@ class Inputs(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class Summary(BaseModel):
+    """A stage's summary (each stage declares its own subclass: the fields its page, its plots
+    and the JSON outputs read). Stored in the StageRecord as JSON-ready data."""
+    model_config = ConfigDict(extra="forbid")
+
+
 class Results(BaseModel):
     stage: str
     ms: str
-    summary: dict = {}
+    summary: BaseModel = Summary()      # the stage's own Summary subclass
     qa: list[QAScore] = []
     inputs: dict = {}
     artefacts: dict[str, str] = {}   # name -> path relative to the output folder (plots etc.)
-    updates: dict = {}   # MSState fields to set
+    updates: dict[str, Any] = {}     # MSState fields to set (validated on assignment)
 
     def merge_into(self, context: Context, index: int, seconds: float) -> None:
         """The only way a stage changes the Context: set its MSState fields, add its record."""
         if self.updates:    # a run-wide stage (scope 'all') has no MS state to set
             st = context.ms[self.ms]
+            bad = sorted(set(self.updates) - set(type(st).model_fields))
+            if bad:
+                raise TypeError(f"stage {self.stage} updates unknown MS state field(s) {bad}")
             for k, v in self.updates.items():
                 setattr(st, k, v)
         context.results.append(StageRecord(index=index, stage=self.stage, ms=self.ms, ok=True,
-                                           inputs=self.inputs, summary=self.summary,
+                                           inputs=self.inputs, summary=self.summary.model_dump(mode="json"),
                                            qa=self.qa,
                                            artefacts=self.artefacts, seconds=seconds,
                                            run_at=time.time()))
@@ -48,6 +57,7 @@ class Results(BaseModel):
 class Stage:
     name: str = ""
     Inputs: type[Inputs] = Inputs
+    Summary: type[Summary] = Summary
     description: str = ""
     writes_ms: bool = False         # True: the stage writes into the MS (locks, preflight)
     uses_cube: bool = False         # True: it reads the calibrator cube (the one pass comes before it)
@@ -74,6 +84,10 @@ class Stage:
     def plots(self, rec: StageRecord, st, outdir: str, base: str, abspath) -> list[dict]:
         """The page's plots ([{'src', 'alt', 'caption'}]) from the record's artefacts and summary."""
         return []
+
+    def summary_of(self, rec: StageRecord):
+        """The record's summary as this stage's typed Summary."""
+        return self.Summary.model_validate(rec.summary)
 
     def page(self, rec: StageRecord, st) -> dict:
         """More variables for the page template."""

@@ -27,7 +27,7 @@ def errors_vs_truth(result, truth):
 def band3(tmp_path_factory):
     d = tmp_path_factory.mktemp("b3")
     truth = simulate(str(d / "b3.ms"), "alma_band3", seed=5)
-    res = run_chain(str(d / "b3.ms"), str(d / "out"), fluxcsv=str(d / "flux.csv"))
+    res = run_chain(str(d / "b3.ms"), str(d / "out"), reffile=str(d / "flux.csv"), fitorder=1)
     return d, truth, res
 
 
@@ -80,9 +80,9 @@ def test_writeback_model_data(band3):
 
 def test_resolved_disk_with_and_without_selection(tmp_path):
     truth = simulate(str(tmp_path / "b6.ms"), "alma_band6_resolved", seed=5)
-    kw = dict(fluxcsv=str(tmp_path / "flux.csv"), disk_arcsec=1.6, do_writeback=False)
-    sel = run_chain(str(tmp_path / "b6.ms"), str(tmp_path / "o1"), use_resolved=True, **kw)
-    nosel = run_chain(str(tmp_path / "b6.ms"), str(tmp_path / "o2"), use_resolved=False, **kw)
+    kw = dict(reffile=str(tmp_path / "flux.csv"), disk_arcsec=1.6, fitorder=1, skip=("writeback",))
+    sel = run_chain(str(tmp_path / "b6.ms"), str(tmp_path / "o1"), **kw)
+    nosel = run_chain(str(tmp_path / "b6.ms"), str(tmp_path / "o2"), hm_resolvedcals="manual", **kw)
     ants = sel["resolved"]["antennas"]
     assert 3 <= len(ants) < 25 and sel["resolved"]["uvrange_m"][0] >= 15
     e_sel = np.concatenate(list(errors_vs_truth(sel, truth).values()))
@@ -96,7 +96,7 @@ def test_resolved_disk_with_and_without_selection(tmp_path):
 def test_outlier_flagging_restores_clean_answer(tmp_path):
     ms = str(tmp_path / "o.ms")
     truth = simulate(ms, "alma_band3", seed=8, faults={"amp_drop": {"antenna": 3, "scan": 3, "factor": 0.3}})
-    kw = dict(fluxcsv=str(tmp_path / "flux.csv"), do_writeback=False, estimator="casa")
+    kw = dict(reffile=str(tmp_path / "flux.csv"), fitorder=1, skip=("writeback",), estimator="casa")
     flagged = run_chain(ms, str(tmp_path / "a"), amp_outlier_sigma=8.0, **kw)
     loose = run_chain(ms, str(tmp_path / "b"), amp_outlier_sigma=1e9, **kw)
     # the joint estimator rejects the dropped solutions by itself, without ampflag

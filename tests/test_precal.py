@@ -55,10 +55,10 @@ def test_precal_equals_casa(bp, tmp_path, tables):
         dmax, n, flagdiff = compare_gains(ctx.abspath(f"bp.ms.{stage}.tbl"), os.path.join(ref, f"{tables}.{t}"))
         assert dmax < 0.05 and flagdiff == 0, (stage, dmax, flagdiff)
     casa = json.load(open(os.path.join(ref, f"{tables}.json")))
-    rel = [st.fluxes[f].spws[s].flux_jy / v - 1 for f, per in casa.items() for s, v in per.items()]
+    rel = [st.fluxes[f].spws[int(s)].flux_jy / v - 1 for f, per in casa.items() for s, v in per.items()]
     assert np.abs(rel).max() < 2e-4, rel
     # and against the truth: within 1 % (CASA-equal, so as good as CASA)
-    tr = [st.fluxes[f].spws[s].flux_jy / truth["fields"][f]["flux_per_spw"][int(s)] - 1
+    tr = [st.fluxes[f].spws[int(s)].flux_jy / truth["fields"][f]["flux_per_spw"][int(s)] - 1
           for f in casa for s in casa[f]]
     assert np.abs(tr).max() < 0.01
     print(f"precal ({tables} tables): fluxes vs CASA max {np.abs(rel).max():.1e}, vs truth max {np.abs(tr).max():.4f}")

@@ -184,7 +184,7 @@ def test_repeated_basenames_are_two_mses(tmp_path):
     names = list(ctx.ms)
     assert len(names) == 2 and names[0] == "s.ms" and names[1].startswith("s.ms~")
     assert {st.path for st in ctx.ms.values()} == {str(tmp_path / k / "s.ms") for k in "ab"}
-    f = [ctx.ms[n].fluxes["J0530+1331"].spws["0"].flux_jy for n in names]
+    f = [ctx.ms[n].fluxes["J0530+1331"].spws[0].flux_jy for n in names]
     assert f[0] != f[1]                            # two different MSes really processed
     assert all(os.path.exists(ctx.abspath(f"{n}.phaseup.tbl")) for n in names)
 

@@ -10,9 +10,9 @@ from pydantic import Field
 from ..heuristics import outliers
 from ..heuristics.fluxscale import gain_amplitudes
 from ..caltable import CalTable, read_caltable
-from ..context import CalEntry
+from ..context import CalEntry, FlagRecord
 from ..qa import QAScore
-from ..stage import Inputs, Results, Stage, record_inputs
+from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import needs, solutions_artefact
 
 
@@ -20,21 +20,28 @@ class AmpflagInputs(Inputs):
     amp_outlier_sigma: float = Field(50.0, gt=0, description="flag |amp - median| > this many MADs (per field and spw)")
 
 
-def flag_records(ct: CalTable, new: np.ndarray, dev: np.ndarray, amp: np.ndarray, sigma: float) -> list[dict]:
+class AmpflagSummary(Summary):
+    flags: list[FlagRecord]
+    table: str
+    input_table: str
+
+
+def flag_records(ct: CalTable, new: np.ndarray, dev: np.ndarray, amp: np.ndarray, sigma: float) -> list[FlagRecord]:
     """One record per new flag: field, spw, antenna, polarisation, time, amplitude, deviation."""
     rec = []
     for r, p in zip(*np.nonzero(new)):
-        rec.append({"field": ct.field_names[ct.field_id[r]] if ct.field_names else int(ct.field_id[r]),
-                    "spw": int(ct.spw_id[r]), "antenna": ct.antenna_names[ct.antenna1[r]] if ct.antenna_names
-                    else int(ct.antenna1[r]), "pol": int(p), "time": float(ct.time[r]),
-                    "amplitude": float(amp[r, p]), "deviation_mad": float(dev[r, p]),
-                    "reason": f"|amp - median| > {sigma} MAD"})
+        rec.append(FlagRecord(field=ct.field_names[ct.field_id[r]] if ct.field_names else int(ct.field_id[r]),
+                              spw=int(ct.spw_id[r]), antenna=ct.antenna_names[ct.antenna1[r]] if ct.antenna_names
+                              else int(ct.antenna1[r]), pol=int(p), time=float(ct.time[r]),
+                              amplitude=float(amp[r, p]), deviation_mad=float(dev[r, p]),
+                              reason=f"|amp - median| > {sigma} MAD"))
     return rec
 
 
 class Ampflag(Stage):
     name = "ampflag"
     Inputs = AmpflagInputs
+    Summary = AmpflagSummary
     description = "Robust outlier flagging of the amplitude solutions"
 
     def plots(self, rec, st, outdir, base, abspath):
@@ -67,6 +74,6 @@ class Ampflag(Stage):
             CalEntry(role="amplitude", table=rel, stage=self.name, gainfield=src.gainfield,
                      interp=src.interp, spwmap=src.spwmap)]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
-                       summary={"flags": flags, "table": rel, "input_table": src.table},
+                       summary=AmpflagSummary(flags=flags, table=rel, input_table=src.table),
                        artefacts={"solutions": solutions_artefact(context, ms, self.name, ct)},
                        updates={"flags": flags, "callibrary": lib})

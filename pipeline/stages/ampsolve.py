@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..stage import Stage
-from .common import Solint, SolveInputs, solve_stage
+from .common import Solint, SolveInputs, SolveSummary, solve_stage
 
 
 class AmpsolveInputs(SolveInputs):
@@ -19,6 +19,7 @@ class Ampsolve(Stage):
     Inputs = AmpsolveInputs
     description = "Amplitude-only gain solve against the reference model / 1 Jy point sources"
 
+    Summary = SolveSummary
     uses_cube = True
 
     def plots(self, rec, st, outdir, base, abspath):

@@ -22,7 +22,7 @@ from ..errors import NoDataError, PipelineError
 from ..gaincal import parse_solint
 from ..qa import QAScore
 from ..session import Session, cube_fields, field_list  # noqa: F401  (the stages' imports)
-from ..stage import Inputs, Results, record_inputs
+from ..stage import Inputs, Results, Summary, record_inputs
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,13 @@ def _check_solint(v: str) -> str:
 
 # a solution interval, checked when the recipe loads ('int', 'inf', '30s', '2min', '0.5h')
 Solint = Annotated[str, AfterValidator(_check_solint)]
+
+
+class SolveSummary(Summary):
+    """A gain solve's table and how many of its solutions are flagged."""
+    table: str
+    solutions: int
+    flagged: int
 
 
 class SolveInputs(Inputs):
@@ -125,6 +132,6 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
     lib = [e for e in st.callibrary if e.role != role] + [
         CalEntry(role=role, table=rel, stage=stage.name, gainfield="nearest")]
     return Results(stage=stage.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
-                   summary={"table": rel, "solutions": int(ct.flag.size), "flagged": int(ct.flag.sum())},
+                   summary=SolveSummary(table=rel, solutions=int(ct.flag.size), flagged=int(ct.flag.sum())),
                    artefacts={"solutions": solutions_artefact(context, ms, stage.name, ct)},
                    updates={"callibrary": lib, "cube": ref})

@@ -16,12 +16,59 @@ import os
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..heuristics.crosseb import P_RED, P_YELLOW, consistency, variability_score
 from ..heuristics.fluxscale import fit_by_ic, spectral_fit
 from ..qa import QAScore, colour
-from ..stage import Inputs, Results, Stage, record_inputs
+from ..stage import Inputs, Results, Stage, Summary, record_inputs
+
+
+class CrossRow(BaseModel):
+    ms: str
+    spw: int
+    freq_hz: float
+    flux_jy: float
+    error_jy: float
+    error_total_jy: float
+
+
+class CrossGroup(BaseModel):
+    freq_hz: float
+    n: int
+    mean_jy: float
+    error_jy: float
+    chi2: float
+    dof: int
+    members: list[int]              # indices into the field's rows
+
+
+class CrossFit(BaseModel):
+    flux_jy: float
+    error_jy: float
+    reffreq_hz: float
+    spidx_poly: list[float]
+    spidx_err: list[float]
+    order: int
+    note: str
+
+
+class CrossField(BaseModel):
+    ebs: list[str]
+    rows: list[CrossRow]
+    chi2: float
+    dof: int
+    p: float
+    score: float
+    groups: list[CrossGroup]
+    fit: CrossFit | None = None
+
+
+class CrossebSummary(Summary):
+    """crosseb.json."""
+    errors: Literal["data", "total"]
+    errors_why: str
+    fields: dict[str, CrossField]
 
 
 class CrossebInputs(Inputs):
@@ -46,6 +93,7 @@ def flux_rows(context) -> dict[str, list[dict]]:
 class Crosseb(Stage):
     name = "crosseb"
     Inputs = CrossebInputs
+    Summary = CrossebSummary
     scope = "all"
     description = "Each calibrator's flux across the EBs of the run: table, variability QA, joint spectral fit"
 
@@ -108,4 +156,4 @@ class Crosseb(Stage):
                               ms="all", field=f))
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {"errors": kind}
                                                                           if inputs.errors == "auto" else {}),
-                       summary={"errors": kind, "errors_why": why, "fields": fields})
+                       summary=CrossebSummary(errors=kind, errors_why=why, fields=fields))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..heuristics.derived import WeightedStats, row_means
 from ..calapply import Applier
@@ -15,9 +15,30 @@ from ..context import CalEntry, DerivedFlux, FieldFlux, SpectralFitResult, SpwFl
 from ..errors import PipelineError
 from ..casa_fluxscale import compute, write_scaled
 from ..qa import QAScore, catalogue_qa, completeness, snr_qa, spectral_consistency
-from ..stage import Inputs, Results, Stage, record_inputs
+from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import apply_spec, cube_fields, field_list, needs, save_artefact
 from .estimators import antenna_table, joint_estimates, reference_accuracy
+
+class AntennaFlux(BaseModel):
+    """The flux one antenna (and polarisation) alone gives (joint estimator)."""
+    field: str
+    spw: int
+    antenna: str
+    pol: int
+    flux_jy: float
+    error_jy: float
+    deviation_sigma: float
+    outlier: bool = False
+
+
+class FluxtransferSummary(Summary):
+    fluxes: dict[str, FieldFlux]
+    scaled_table: str
+    estimator: str
+    antennas: list[AntennaFlux]
+    reference_accuracy: tuple[float, str]     # fraction, why
+    missing: list[str]
+
 
 class FluxtransferInputs(Inputs):
     transfer: str = Field("", description="transfer fields, comma-separated", json_schema_extra={"blank": "the calibrators setmodel found: intents PHASE, BANDPASS, CHECK, POLARIZATION, ...; without intents, calibrator names (J2000 coordinate names, flux.csv rows)", "example": "J0510+1800,J0530+1331"})
@@ -41,10 +62,10 @@ def field_fluxes(d: dict, st) -> dict[str, FieldFlux]:
             v = e[str(s)]
             fd, err, n = v["fluxd"][0], v["fluxdErr"][0], int(v["numSol"][0])
             if n <= 0:
-                spws[str(s)] = SpwFlux(freq_hz=d["freq"][i], missing=True)
+                spws[int(s)] = SpwFlux(freq_hz=d["freq"][i], missing=True)
                 continue
             cat = st.catalogue_flux(e["fieldName"], s)
-            spws[str(s)] = SpwFlux(freq_hz=d["freq"][i], flux_jy=fd, error_jy=err,
+            spws[int(s)] = SpwFlux(freq_hz=d["freq"][i], flux_jy=fd, error_jy=err,
                                    snr=fd / err if err > 0 else None, n=n, catalogue_jy=cat,
                                    ratio=fd / cat if cat else None)
         sp = e["spidx"]
@@ -61,7 +82,7 @@ MAX_PLOT_POINTS = 5000      # per field, for the amplitude-vs-uv plot
 
 
 def derived_fluxes(cube, md, field_ids: list[int], applier: Applier,
-                   points: dict | None = None) -> dict[int, dict[str, DerivedFlux]]:
+                   points: dict | None = None) -> dict[int, dict[int, DerivedFlux]]:
     """Calibrated (phase + flux-scaled gains) vector average of each field and spw (cube rows).
     points (optional): filled with field -> (spw, uv distance m, calibrated amplitude) of its
     first spw's rows (at most MAX_PLOT_POINTS), for the weblog."""
@@ -80,7 +101,7 @@ def derived_fluxes(cube, md, field_ids: list[int], applier: Applier,
     for (f, s), stats in acc.items():
         r = stats.result()
         if r is not None:
-            out.setdefault(f, {})[str(s)] = DerivedFlux(flux_jy=r[0], error_jy=r[1], n_rows=r[2])
+            out.setdefault(f, {})[int(s)] = DerivedFlux(flux_jy=r[0], error_jy=r[1], n_rows=r[2])
     return out
 
 
@@ -102,6 +123,7 @@ def _ampuv_artefact(context, ms: str, md, points: dict) -> str:
 class Fluxtransfer(Stage):
     name = "fluxtransfer"
     Inputs = FluxtransferInputs
+    Summary = FluxtransferSummary
     description = "Flux transfer from the reference (joint estimator or CASA's fluxscale), error budget, derived fluxes, QA"
 
     uses_cube = True
@@ -109,23 +131,16 @@ class Fluxtransfer(Stage):
 
     def plots(self, rec, st, outdir, base, abspath):
         from ..weblog.plots import antenna_ratios, flux_vs_freq, transfer_ampuv
-        fluxes = rec.summary.get("fluxes", {})
-        return flux_vs_freq(fluxes, outdir, base) + \
-            (transfer_ampuv(abspath(rec.artefacts["ampuv"]), fluxes, outdir, base) if "ampuv" in rec.artefacts
-             else []) + antenna_ratios(rec.summary.get("antennas") or [], outdir, base)
+        sm = self.summary_of(rec)
+        return flux_vs_freq(sm.fluxes, outdir, base) + \
+            transfer_ampuv(abspath(rec.artefacts["ampuv"]), sm.fluxes, outdir, base) + \
+            antenna_ratios([a.model_dump() for a in sm.antennas], outdir, base)
 
     def page(self, rec, st):
         """The flux table's rows (one per field and spw)."""
-        rows = []
-        intents = {f["name"]: ",".join(f["intents"]) for f in st.summary.get("fields", [])}
-        for f, res in rec.summary.get("fluxes", {}).items():
-            for spw, v in res["spws"].items():
-                rows.append({"field": f, "fid": res["field_id"], "intents": intents.get(f, ""), "spw": spw,
-                             "freq": v["freq_hz"], "flux": v.get("flux_jy"), "err": v.get("error_jy"),
-                             "snr": v.get("snr"), "n": v.get("n"), "cat": v.get("catalogue_jy"),
-                             "ratio": v.get("ratio"), "reason": v.get("reason", ""), "v": v,
-                             "spidx": res["fit"]["spidx"], "spidx_err": res["fit"]["spidx_err"]})
-        return {"fluxrows": rows}
+        intents = {f.name: ",".join(f.intents) for f in st.fields}
+        return {"fluxrows": [{"field": f, "res": res, "intents": intents.get(f, ""), "spw": spw, "v": v}
+                             for f, res in self.summary_of(rec).fluxes.items() for spw, v in res.spws.items()]}
 
     def front(self, context, done):
         """Every MS's transfer fluxes (as in fluxes.json), each linked to its MS's page."""
@@ -171,11 +186,11 @@ class Fluxtransfer(Stage):
         for t, fid in zip(tr, tr_ids):
             r = fluxes.setdefault(t, FieldFlux(field_id=fid, fit=SpectralFitResult(
                 flux_jy=-1.0, error_jy=0.0, reffreq_hz=0.0, spidx=0.0, spidx_err=0.0)))
-            r.spws = {k: v for k, v in r.spws.items() if int(k) in used}   # unsolved windows: not reported
+            r.spws = {k: v for k, v in r.spws.items() if k in used}   # unsolved windows: not reported
             for spw in used:
-                v = r.spws.get(str(spw))
+                v = r.spws.get(spw)
                 if v is None or v.missing:
-                    r.spws[str(spw)] = SpwFlux(freq_hz=v.freq_hz if v else md.spws[spw].centre_freq,
+                    r.spws[spw] = SpwFlux(freq_hz=v.freq_hz if v else md.spws[spw].centre_freq,
                                                missing=True, reason=missing_reason(cube, ct, fid, spw))
         rel = f"{ms}.fluxscaled.tbl"
         write_scaled(ct, md, context.abspath(rel), d.pop("_mgratio"), False)
@@ -187,9 +202,8 @@ class Fluxtransfer(Stage):
         for fid, per in derived_fluxes(cube, md, present, applier, points).items():
             fluxes[md.fields[fid].name].derived = per
         art = {"ampuv": _ampuv_artefact(context, ms, md, points)}
-        plain = {f: r.model_dump() for f, r in fluxes.items()}
-        qa = [completeness(ms, plain, [(f, str(s)) for f in tr for s in used]), snr_qa(ms, plain)]
-        qa += spectral_consistency(ms, plain) + catalogue_qa(ms, plain, *inputs.catalogue_range)
+        qa = [completeness(ms, fluxes, [(f, s) for f in tr for s in used]), snr_qa(ms, fluxes)]
+        qa += spectral_consistency(ms, fluxes) + catalogue_qa(ms, fluxes, *inputs.catalogue_range)
         if inputs.estimator == "joint":
             qa.append(QAScore(value=1.0 if not outliers else 0.8,
                               short=("no antenna gives a flux off the joint value" if not outliers else
@@ -197,10 +211,11 @@ class Fluxtransfer(Stage):
                               metric="antenna_outliers", metric_value=len(outliers), ms=ms))
         lib = [e for e in st.callibrary if e.role != "fluxscaled"] + [scaled]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
-                       summary={"fluxes": plain, "scaled_table": rel, "estimator": inputs.estimator,
-                                "antennas": ant_rows, "reference_accuracy": refacc,
-                                "missing": sorted(f"{f} spw {s}: {v.reason}" for f, r in fluxes.items()
-                                                  for s, v in r.spws.items() if v.missing)}, artefacts=art,
+                       summary=FluxtransferSummary(
+                           fluxes=fluxes, scaled_table=rel, estimator=inputs.estimator, antennas=ant_rows,
+                           reference_accuracy=refacc, missing=sorted(f"{f} spw {s}: {v.reason}" for f, r in fluxes.items()
+                                                                     for s, v in r.spws.items() if v.missing)),
+                       artefacts=art,
                        updates={"fluxes": fluxes, "transfer": tr, "callibrary": lib, "cube": ref})
 
 
@@ -209,7 +224,7 @@ def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, li
     flux_jy/error_jy, scales the flux-scaled table (d['_mgratio']) and feeds the spectral fit."""
     from ..heuristics.fluxscale import fit_by_ic, spectral_fit
     ref_ids = [md.field_by_name(r).id for r in st.references]
-    spws = sorted({int(s) for r in fluxes.values() for s, v in r.spws.items() if not v.missing})
+    spws = sorted({s for r in fluxes.values() for s, v in r.spws.items() if not v.missing})
     fits = joint_estimates(ct, ref_ids, spws) if inputs.estimator == "joint" else {}
     frac, why = reference_accuracy(st.reference_model, inputs.reference_error)
     for name, r in fluxes.items():
@@ -217,7 +232,7 @@ def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, li
             if v.missing:
                 continue
             v.casa_flux_jy, v.casa_error_jy = v.flux_jy, v.error_jy
-            jf = fits.get(int(s))
+            jf = fits.get(s)
             if jf is not None and r.field_id in jf.flux:
                 stat, temp = jf.stat_err[r.field_id], jf.temporal_err.get(r.field_id, 0.0)
                 v.joint_flux_jy, v.joint_error_jy = jf.flux[r.field_id], float(np.hypot(stat, temp))
@@ -225,7 +240,7 @@ def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, li
             if inputs.estimator == "joint" and v.joint_flux_jy is not None:
                 v.flux_jy, v.error_jy, v.estimator = v.joint_flux_jy, v.joint_error_jy, "joint"
                 v.error_stat_jy, v.error_temporal_jy = stat, temp
-                d["_mgratio"][(r.field_id, int(s))] = float(np.sqrt(v.flux_jy))
+                d["_mgratio"][(r.field_id, s)] = float(np.sqrt(v.flux_jy))
             else:
                 v.estimator, v.error_stat_jy, v.error_temporal_jy = "casa", v.error_jy, None
             v.snr = v.flux_jy / v.error_jy if v.error_jy else None

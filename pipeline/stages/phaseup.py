@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..stage import Stage
-from .common import Solint, SolveInputs, solve_stage
+from .common import Solint, SolveInputs, SolveSummary, solve_stage
 
 
 class PhaseupInputs(SolveInputs):
@@ -19,6 +19,7 @@ class Phaseup(Stage):
     Inputs = PhaseupInputs
     description = "Phase-only gain solve of every calibrator (refant phase 0)"
 
+    Summary = SolveSummary
     uses_cube = True
 
     def plots(self, rec, st, outdir, base, abspath):

@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..calapply import ApplySpec
 from ..gaincal import load_specs
 from ..context import CalEntry
 from ..errors import CalTableError
 from ..qa import QAScore
-from ..stage import Inputs, Results, Stage, record_inputs
+from ..stage import Inputs, Results, Stage, Summary, record_inputs
 
 
 class PrecalInputs(Inputs):
@@ -31,12 +31,28 @@ class PrecalInputs(Inputs):
     calwt: list[bool] = Field([], description="per table: scale weights by the gains (CASA's default True; never for delays)", json_schema_extra={"blank": "true for every table but delays (as CASA)", "example": "[false,true]"})
 
 
+class PrecalTable(BaseModel):
+    """A pre-applied table as checked: its path, type, fields, spws and how it is applied."""
+    table: str
+    type: str
+    fields: list[str]
+    spws: list[int]
+    gainfield: str
+    interp: str
+    spwmap: list[int]
+    calwt: bool
+
+
+class PrecalSummary(Summary):
+    tables: list[PrecalTable]
+
+
 def table_path(t: str, md) -> str:
     """A precal table as given (absolute, or found from the current folder), else beside the MS."""
     return os.path.abspath(t if os.path.isabs(t) or os.path.exists(t) else os.path.join(os.path.dirname(md.path), t))
 
 
-def check_table(spec: ApplySpec, md, path: str) -> dict:
+def check_table(spec: ApplySpec, md, path: str) -> PrecalTable:
     """One line per problem: another MS's table, an impossible spwmap. Returns a summary."""
     ct = spec.table
     ants = [a.name for a in md.antennas]
@@ -63,15 +79,16 @@ def check_table(spec: ApplySpec, md, path: str) -> dict:
             if ct.gaintype in ("B", "TSYS") and len(f) not in (1, s.nchan) and not spec.spwmap:
                 raise CalTableError(f"{path} spw {t} has {len(f)} channels, {md.name}'s has {s.nchan}; "
                                     f"give a table solved on this MS's channels")
-    return {"table": path, "type": ct.viscal, "fields": sorted({ct.field_names[f] if ct.field_names else str(f)
-                                                                  for f in np.unique(ct.field_id).tolist()}),
-            "spws": have, "gainfield": spec.gainfield, "interp": spec.interp, "spwmap": spec.spwmap,
-            "calwt": spec.calwt}
+    return PrecalTable(table=path, type=ct.viscal, fields=sorted({ct.field_names[f] if ct.field_names else str(f)
+                                                                 for f in np.unique(ct.field_id).tolist()}),
+                       spws=have, gainfield=spec.gainfield, interp=spec.interp, spwmap=spec.spwmap,
+                       calwt=spec.calwt)
 
 
 class Precal(Stage):
     name = "precal"
     Inputs = PrecalInputs
+    Summary = PrecalSummary
     description = "The user's calibration tables (K, B, Tsys, G, T) pre-applied in every solve"
 
     def consumes(self, s, inputs):
@@ -97,9 +114,9 @@ class Precal(Stage):
             rows.append(check_table(spec, md, path))
             entries.append(CalEntry(role="precal", table=path, stage=self.name, gainfield=spec.gainfield,
                                     interp=spec.interp, spwmap=spec.spwmap, calwt=spec.calwt))
-        msg = (f"{len(entries)} tables pre-applied: " + ", ".join(f"{os.path.basename(r['table'])} ({r['type']})"
+        msg = (f"{len(entries)} tables pre-applied: " + ", ".join(f"{os.path.basename(r.table)} ({r.type})"
                                                               for r in rows)) if entries else "no tables to pre-apply"
         qa = [QAScore(value=1.0, short=msg, metric="n_tables", metric_value=len(entries), ms=ms)]
         lib = [e for e in st.callibrary if e.role != "precal"] + entries
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
-                       summary={"tables": rows}, updates={"callibrary": lib})
+                       summary=PrecalSummary(tables=rows), updates={"callibrary": lib})

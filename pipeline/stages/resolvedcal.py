@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..heuristics import resolved
 from ..heuristics.derived import hand_amplitudes
@@ -19,6 +19,23 @@ from .common import cube_fields, save_artefact
 from .modelcheck import model_check
 
 MAX_PLOT_POINTS = 20000
+
+
+class ModelCheckSummary(BaseModel):
+    field: str
+    model_arcsec: float
+    fitted_arcsec: float | None = None
+    fitted_error_arcsec: float | None = None
+    delta_chi2: float | None = None
+    visibility_difference: float | None = None
+
+
+class ResolvedcalSummary(ResolvedSelection):
+    model_config = ConfigDict(extra="forbid")
+    refant: str
+    cube_pass_s: float
+    cube_rows: int
+    model_check: ModelCheckSummary
 
 
 class ResolvedcalInputs(Inputs):
@@ -50,6 +67,7 @@ def select_resolved_antennas(md: MSMetadata, model: SourceModel, refant: int,
 class Resolvedcal(Stage):
     name = "resolvedcal"
     Inputs = ResolvedcalInputs
+    Summary = ResolvedcalSummary
     description = "Choose the reference antennas and, for a resolved reference, its short-baseline antennas"
 
     uses_cube = True
@@ -77,9 +95,9 @@ class Resolvedcal(Stage):
         qa.append(check.qa(ms))
         art = {"ampuv": _ampuv_artefact(context, ms, md, cube, st)}
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
-                       summary={"refant": md.antennas[refs[0]].name, **sel.model_dump(),
-                                "cube_pass_s": ref.seconds, "cube_rows": ref.rows,
-                                "model_check": check.summary()},
+                       summary=ResolvedcalSummary(refant=md.antennas[refs[0]].name, **sel.model_dump(),
+                                                  cube_pass_s=ref.seconds, cube_rows=ref.rows,
+                                                  model_check=check.summary()),
                        artefacts=art, updates={"resolved": sel, "refants": refs, "cube": ref})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..heuristics.disksize import fit_disk
 from ..heuristics.fieldroles import assign_roles
@@ -25,7 +25,7 @@ from ..ms import select
 from ..qa import QAScore
 from ..components import content_sha, load_structure
 from ..skymodel import STRUCTURE_ORIGIN, NoFluxModel, SourceModel, reference_model
-from ..stage import Inputs, Results, Stage, record_inputs
+from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import field_list, reference_uv_data
 
 
@@ -55,6 +55,26 @@ def _structure_files(inputs, ms_path: str) -> dict:
         return {"structure": f, "sha": None}       # the stage itself reports why
 
 
+class StructureSummary(BaseModel):
+    kind: str                       # 'image' or 'components'
+    source: str
+    n: int
+    total_jy: float
+    reffreq_hz: float | None = None
+
+
+class SetmodelSummary(Summary):
+    reference: str                  # comma-separated
+    origin: str
+    flux_per_spw: dict[int, float]  # the (first) reference's model at each spw's centre
+    disk_arcsec: float
+    disk_origin: str
+    structure: StructureSummary | None
+    fields: list[FieldRoleRecord]
+    spws: list[SpwRecord]
+    spw_selection: str
+
+
 class SetmodelInputs(Inputs):
     reference: str = Field("", description="reference field(s), comma-separated", json_schema_extra={"blank": "intent AMPLITUDE; without intents, by name: a Perley-Butler 2017 standard, a solar-system body, a flux.csv row", "example": "J0423-0120"})
     reffile: str = Field("flux.csv", description="flux.csv path (relative paths: beside the MS)", json_schema_extra={"example": "/data/flux.csv"})
@@ -72,6 +92,7 @@ class SetmodelInputs(Inputs):
 class Setmodel(Stage):
     name = "setmodel"
     Inputs = SetmodelInputs
+    Summary = SetmodelSummary
     description = "Field roles, science spws and the reference calibrator's model"
 
     def preflight(self, md, inputs, user):
@@ -130,18 +151,18 @@ class Setmodel(Stage):
             notes = [f"{r}: {m.origin}, disk {m.disk_arcsec:.3f}\" ({m.disk_origin})" for r, m in models.items()]
         cat = [CatalogueEntry(field=r.field, spw=r.spw, flux_jy=r.I) for r in rows]
         main = models[refs[0]]
-        fluxes = {str(s.id): float(main.evaluate(s.id, s.chan_freq[[len(s.chan_freq) // 2]])[0, 0])
+        fluxes = {s.id: float(main.evaluate(s.id, s.chan_freq[[len(s.chan_freq) // 2]])[0, 0])
                   for s in md.spws}
         qa = [QAScore(value=1.0, short="; ".join(notes), metric="model_origin", ms=ms, field=refs[0])]
         transfer = [f.name for f in fields if f.role == "transfer"]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
-                       summary={"reference": ",".join(refs), "origin": main.origin, "flux_per_spw": fluxes,
-                                "disk_arcsec": main.disk_arcsec, "disk_origin": main.disk_origin,
-                                "structure": {"kind": main.structure.kind, "source": main.structure.source,
-                                              "n": len(main.structure.weight), "total_jy": main.structure.total_jy,
-                                              "reffreq_hz": main.structure.reffreq_hz} if main.structure else None,
-                                "fields": [f.model_dump() for f in fields],
-                                "spws": [s.model_dump() for s in spws], "spw_selection": spw_sel},
+                       summary=SetmodelSummary(
+                           reference=",".join(refs), origin=main.origin, flux_per_spw=fluxes,
+                           disk_arcsec=main.disk_arcsec, disk_origin=main.disk_origin,
+                           structure=StructureSummary(kind=main.structure.kind, source=main.structure.source,
+                                                      n=len(main.structure.weight), total_jy=main.structure.total_jy,
+                                                      reffreq_hz=main.structure.reffreq_hz) if main.structure else None,
+                           fields=fields, spws=spws, spw_selection=spw_sel),
                        updates={"reference": refs[0], "references": refs, "reference_models": models,
                                 "catalogue": cat, "fields": fields, "transfer": transfer,
                                 "spws": spws, "spw_selection": spw_sel, "summary": md.summary()})

@@ -7,7 +7,7 @@ from pydantic import Field
 from ..ms import Selection, select, write_model
 from ..qa import QAScore
 from ..skymodel import fitted_model
-from ..stage import Inputs, Results, Stage, record_inputs
+from ..stage import Inputs, Results, Stage, Summary, record_inputs
 
 
 class WritebackInputs(Inputs):
@@ -15,10 +15,16 @@ class WritebackInputs(Inputs):
     reference: bool = Field(True, description="also write the reference models into their rows")
 
 
+class WritebackSummary(Summary):
+    fields: list[str]               # fields whose model was written
+    rows: int
+
+
 class Writeback(Stage):
     name = "writeback"
     Inputs = WritebackInputs
     description = "Write the derived spectra into MODEL_DATA (setjy), in one pass"
+    Summary = WritebackSummary
     writes_ms = True
 
     def run(self, s, inputs, user):
@@ -47,4 +53,4 @@ class Writeback(Stage):
         qa = [QAScore(value=1.0 if n else 0.5, short=f"MODEL_DATA written for {len(names)} fields ({n} rows)",
                       metric="rows_written", metric_value=n, ms=ms)]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
-                       summary={"fields": names, "rows": n}, updates={"model_data": state})
+                       summary=WritebackSummary(fields=names, rows=n), updates={"model_data": state})

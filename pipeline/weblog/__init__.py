@@ -6,7 +6,7 @@ import datetime as _dt
 import os
 import shutil
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ..context import Context
 from ..qa import RED, YELLOW, colour
@@ -72,6 +72,7 @@ def render(ctx: Context, stages: dict | None = None) -> str:
     out = os.path.join(ctx.outdir, "weblog")
     os.makedirs(os.path.join(out, "stages"), exist_ok=True)
     env = Environment(loader=FileSystemLoader(templates_dir()), autoescape=select_autoescape(["html"]),
+                      undefined=StrictUndefined,      # a renamed field fails loudly, never a blank cell
                       bytecode_cache=_bytecode_cache())
     shutil.copy(os.path.join(templates_dir(), "style.css"), os.path.join(out, "style.css"))
     rows = []
@@ -113,7 +114,7 @@ def render(ctx: Context, stages: dict | None = None) -> str:
         html = tpl.render(ctx=ctx, root="../", nav=nav, r=rec, plots=plots,
                           description=stage.description if stage else "",
                           help={d["name"]: d for d in describe(stage)} if stage else {},
-                          include=stage.template if stage else "", **(stage.page(r, st) if ok else {}))
+                          include=stage.template if ok else "", **(stage.page(r, st) if ok else {}))
         with open(os.path.join(out, row["href"]), "w") as fh:
             fh.write(html)
     return os.path.join(out, "index.html")

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from ..heuristics.standards import power_law
 from .svg import PALETTE, Plot
 
 
@@ -45,30 +46,28 @@ def gain_vs_time(npz: str, outdir: str, base: str, what: str) -> list[dict]:
 
 
 def flux_vs_freq(fluxes: dict, outdir: str, base: str) -> list[dict]:
-    """Per transfer field: derived fluxes with errors, the fitted spectrum and the catalogue."""
+    """Per transfer field (FieldFlux): fluxes with errors, the fitted spectrum and the catalogue."""
     out = []
     for k, (f, r) in enumerate(fluxes.items()):
-        sp = [v for v in r["spws"].values() if v.get("flux_jy")]
+        sp = [v for v in r.spws.values() if v.flux_jy]
         if not sp:
             continue
-        fr = np.array([v["freq_hz"] for v in sp]) / 1e9
-        fit = r["fit"]
-        p = Plot(f"{f}: spectral index {fit['spidx']:.2f} ± {fit['spidx_err']:.2f}", "frequency (GHz)",
+        fr = np.array([v.freq_hz for v in sp]) / 1e9
+        fit = r.fit
+        p = Plot(f"{f}: spectral index {fit.spidx:.2f} ± {fit.spidx_err:.2f}", "frequency (GHz)",
                  "flux density (Jy)", 560, 300)
-        p.errorbar(fr, [v["flux_jy"] for v in sp], [v["error_jy"] or 0 for v in sp], PALETTE[0], "derived")
-        if fit.get("reffreq_hz"):
+        p.errorbar(fr, [v.flux_jy for v in sp], [v.error_jy or 0 for v in sp], PALETTE[0], "derived")
+        if fit.reffreq_hz:
             x = np.linspace(fr.min() * 0.98, fr.max() * 1.02, 50)
-            lx = np.log10(x * 1e9 / fit["reffreq_hz"])
-            poly = fit.get("spidx_poly") or [fit["spidx"]]
-            y = fit["flux_jy"] * 10 ** sum(c * lx ** (i + 1) for i, c in enumerate(poly))
+            y = power_law(x * 1e9, fit.flux_jy, fit.reffreq_hz, fit.spidx_poly)
             p.line(x, y, PALETTE[1], "fit")
-        cat = [(v["freq_hz"] / 1e9, v["catalogue_jy"]) for v in sp if v.get("catalogue_jy")]
+        cat = [(v.freq_hz / 1e9, v.catalogue_jy) for v in sp if v.catalogue_jy]
         if cat:
             p.points(*zip(*cat), PALETTE[2], "catalogue", size=7)
         out.append(_img(p, outdir, f"{base}_flux_{k}.svg",
                         f"flux density of {f} vs frequency with error bars, fitted spectrum and catalogue",
                         f"{f}: derived flux per spw (±1σ), fitted spectrum "
-                        f"{fit['flux_jy']:.4g} Jy at {fit['reffreq_hz'] / 1e9:.4g} GHz, catalogue values."))
+                        f"{fit.flux_jy:.4g} Jy at {fit.reffreq_hz / 1e9:.4g} GHz, catalogue values."))
     return out
 
 
@@ -156,16 +155,16 @@ def transfer_ampuv(npz: str, fluxes: dict, outdir: str, base: str) -> list[dict]
     out = []
     for k, f in enumerate(dict.fromkeys(field.tolist())):
         m = field == f
-        s = str(int(spw[m][0]))
-        v = fluxes.get(f, {}).get("spws", {}).get(s, {})
-        d = fluxes.get(f, {}).get("derived", {}).get(s, {})
+        s = int(spw[m][0])
+        v = fluxes[f].spws.get(s) if f in fluxes else None
+        d = fluxes[f].derived.get(s) if f in fluxes else None
         p = Plot(f"{f}, spw {s}: calibrated amplitude vs uv distance", "uv distance (m)", "amplitude (Jy)")
         p.points(uv[m], amp[m], "#999999", "data (calibrated)", size=3)
         top = float(uv[m].max()) if m.any() else 1.0
-        if v.get("flux_jy"):
-            p.line([0.0, top], [v["flux_jy"]] * 2, PALETTE[0], f"transfer flux {v['flux_jy']:.4g} Jy")
-        if d.get("flux_jy"):
-            p.line([0.0, top], [d["flux_jy"]] * 2, PALETTE[1], f"derived {d['flux_jy']:.4g} Jy", dash=True)
+        if v is not None and v.flux_jy:
+            p.line([0.0, top], [v.flux_jy] * 2, PALETTE[0], f"transfer flux {v.flux_jy:.4g} Jy")
+        if d is not None and d.flux_jy:
+            p.line([0.0, top], [d.flux_jy] * 2, PALETTE[1], f"derived {d.flux_jy:.4g} Jy", dash=True)
         out.append(_img(p, outdir, f"{base}_ampuv_{k}.svg",
                         f"calibrated amplitude of {f} vs uv distance, spw {s}, with its transfer and derived fluxes",
                         f"{f}, spw {s}: {int(m.sum())} calibrated visibilities (phase-up and flux-scaled gains "
