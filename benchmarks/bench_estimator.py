@@ -14,13 +14,12 @@ import os
 import tempfile
 
 import numpy as np
-
 from common import report
 
 
 def run(seed: int, d: str) -> list[tuple]:
     from fluxpipe import run_recipe
-    from fluxpipe.simulate import simulate
+    from fluxpipe.sim import simulate
     ms = os.path.join(d, f"s{seed}", "d.ms")
     truth = simulate(ms, "alma_band3_drift", seed=seed)
     run_recipe("gfluxscale", [ms], os.path.join(d, f"o{seed}"), weblog=False)

@@ -55,6 +55,7 @@ def write_compare(ms: str, repeats: int = 2) -> dict:
     field's model and the default elsewhere, as the writeback stage does."""
     import numpy as np
     from casacore.tables import makearrcoldesc, maketabdesc, table
+
     from fluxpipe.ms import read_metadata, select, write_model
     from fluxpipe.ms.model import WRITE_BYTES
 

@@ -13,7 +13,6 @@ import sys
 import time
 
 import numpy as np
-
 from common import HERE, report, simulated
 
 sys.path.insert(0, os.path.dirname(HERE))

@@ -12,7 +12,7 @@ RESULTS = os.path.join(HERE, "results")
 
 
 def simulated(preset: str = "alma_band3", scale: int = 1, seed: int = 1) -> str:
-    from fluxpipe.simulate import simulate
+    from fluxpipe.sim import simulate
     os.makedirs(RESULTS, exist_ok=True)
     ms = os.path.join(RESULTS, f"{preset}_x{scale}.ms")
     if not os.path.exists(os.path.join(ms, "table.dat")):

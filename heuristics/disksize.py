@@ -15,9 +15,8 @@ from typing import Callable
 
 import numpy as np
 
+from .constants import ARCSEC
 from .resolved import disk_visibility
-
-ARCSEC = np.pi / 180 / 3600
 
 
 @dataclass

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
 MODELS = [(0, 0), (1, 0), (2, 0), (0, 1), (2, 1), (0, 2)]   # (common order, per-antenna order)
 STRONG_BIC = 10.0       # BIC drop that counts as very strong evidence (Kass & Raftery) for a richer drift
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-C = 299792458.0
+from .constants import C_LIGHT
 
 
 @dataclass
@@ -74,7 +74,7 @@ def predict(comp: Components, uvw_m: np.ndarray, freq_hz: np.ndarray, reffreq_hz
     out = np.empty((nrow, nchan), complex)
     even = _even(freq)
     step = max(1, budget // max(k * (1 if even else nchan), 1))
-    lam = freq / C                                              # 1 / wavelength
+    lam = freq / C_LIGHT                                        # 1 / wavelength
     for a in range(0, nrow, step):
         uvw = uvw_m[a:a + step]
         # geometric path difference per row and component (metres)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .constants import C_LIGHT
+
 
 def j1(x: np.ndarray) -> np.ndarray:
     """Bessel J1 by rational approximations (|x| < 8) and the asymptotic form (|x| >= 8),
@@ -58,8 +60,7 @@ def select_antennas(positions: np.ndarray, refant: int, theta_rad: float, lowest
     of each antenna from the refant to use instead of the ground distance.
     Returns (antenna indices, cutoff baseline in m, fell_back_to_all).
     """
-    c = 299792458.0
-    lam = c / lowest_freq_hz
+    lam = C_LIGHT / lowest_freq_hz
     pos = np.asarray(positions, float)
     d = projected if projected is not None else np.linalg.norm(pos - pos[refant], axis=1)
     others = np.delete(d, refant)

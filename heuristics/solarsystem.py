@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-AU_KM = 149597870.700
-RAD_TO_ARCSEC = 180 / np.pi * 3600
+from .constants import ARCSEC, AU_KM
+
+RAD_TO_ARCSEC = 1 / ARCSEC
 
 MEAN_RADIUS_KM = {
     "Mars": 3389.5, "Jupiter": 69911.0, "Uranus": 25362.0, "Neptune": 24622.0,

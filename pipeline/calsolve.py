@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .heuristics.solve import apply_mode, baseline_average, hermitian, solve_gains
 from .calapply import Applier, ApplySpec
 from .caltable import CalTable
 from .cube import Block, Cube
+from .heuristics.solve import apply_mode, baseline_average, hermitian, solve_gains
 from .ms.metadata import MSMetadata
 
 T_OFFSET = 4e9   # MJD seconds subtracted before weighted time sums, to keep their precision

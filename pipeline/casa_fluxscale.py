@@ -12,10 +12,16 @@ import shutil
 
 import numpy as np
 
-from .heuristics.fluxscale import (flux_from_ratios, gain_amplitudes, mean_gains, refspw_for,
-                                  spectral_fit, threshold_mask)
 from .caltable import CalTable, read_caltable, write_caltable
 from .errors import CalTableError, PipelineError, SelectionError, valid_list
+from .heuristics.fluxscale import (
+    flux_from_ratios,
+    gain_amplitudes,
+    mean_gains,
+    refspw_for,
+    spectral_fit,
+    threshold_mask,
+)
 from .ms import read_metadata
 from .ms.metadata import MSMetadata
 from .ms.select import parse_antennas, parse_scans, parse_timerange

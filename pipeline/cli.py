@@ -16,7 +16,7 @@ log = logging.getLogger("fluxpipe")
 
 
 def _cmd_simulate(args) -> int:
-    from .simulate import simulate
+    from .sim import simulate
     faults = {}
     if args.flag_antenna is not None:
         faults["flagged_antenna"] = args.flag_antenna
@@ -29,6 +29,7 @@ def _cmd_simulate(args) -> int:
 
 def _cmd_fluxscale(args) -> int:
     import json
+
     from .casa_fluxscale import fluxscale
     try:
         refspwmap = [int(x) for x in args.refspwmap.split(",")] if args.refspwmap else [-1]
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("simulate", help="write a simulated MS with a known truth")
     s.add_argument("out", help="output MS path (OUT.truth.json and flux.csv are written beside it)")
-    from .simulate import PRESETS
+    from .sim import PRESETS
     s.add_argument("--preset", default="alma_band3", choices=sorted(PRESETS))
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--duration-scale", type=float, default=1.0,

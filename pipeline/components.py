@@ -33,9 +33,9 @@ import numpy as np
 import yaml
 
 from .errors import PipelineError
+from .heuristics.constants import ARCSEC
 from .skymodel import Structure
 
-ARCSEC = np.pi / 180 / 3600
 MAX_COMPONENTS = 200_000
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .fluxes import DerivedFlux, FieldFlux, SpectralFitResult, SpwFlux  # noqa: F401  (re-exported)
 from .qa import QAScore
 from .skymodel import SourceModel
 
@@ -39,29 +40,6 @@ class ResolvedSelection(BaseModel):
     reason: str = ""
 
 
-class SpwFlux(BaseModel):
-    freq_hz: float
-    flux_jy: float | None = None
-    error_jy: float | None = None
-    snr: float | None = None
-    n: int = 0
-    catalogue_jy: float | None = None
-    ratio: float | None = None
-    missing: bool = False
-    reason: str = ""                # why missing: no rows, all flagged, below minsnr
-    estimator: str = ""             # which estimator flux_jy/error_jy come from ('joint', 'casa')
-    error_stat_jy: float | None = None       # the budget: statistical ...
-    error_temporal_jy: float | None = None   # ... temporal (gain drift between scans) ...
-    error_reference_jy: float | None = None  # ... and the reference model's accuracy
-    error_total_jy: float | None = None      # sqrt(error_jy^2 + error_reference_jy^2)
-    casa_flux_jy: float | None = None        # both estimators, always
-    casa_error_jy: float | None = None
-    joint_flux_jy: float | None = None
-    joint_error_jy: float | None = None
-    drift_order: int | None = None           # gain-drift polynomial order the joint fit chose
-    drift_note: str = ""                      # which drift model the joint fit chose and why
-
-
 class FieldRoleRecord(BaseModel):
     """A field's role in the flux transfer and the rule that gave it."""
     id: int
@@ -78,32 +56,6 @@ class SpwRecord(BaseModel):
     nchan: int
     used: bool
     reason: str
-
-
-class SpectralFitResult(BaseModel):
-    flux_jy: float
-    error_jy: float
-    reffreq_hz: float
-    spidx: float
-    spidx_err: float
-    spidx_poly: list[float] = Field(default_factory=lambda: [0.0])
-    note: str = ""                  # e.g. why the fit order is lower than asked
-
-
-class DerivedFlux(BaseModel):
-    flux_jy: float
-    error_jy: float
-    n_rows: int
-
-
-class FieldFlux(BaseModel):
-    """One transfer field's fluxes: per spw (integer spw ids), the spectral fit, the derived
-    (calibrated) fluxes. The one structure from the estimator to the QA, fluxes.json and the
-    weblog."""
-    field_id: int
-    spws: dict[int, SpwFlux] = Field(default_factory=dict)
-    fit: SpectralFitResult
-    derived: dict[int, DerivedFlux] = Field(default_factory=dict)
 
 
 class FlagRecord(BaseModel):
@@ -225,6 +177,7 @@ class Context(BaseModel):
     @classmethod
     def load(cls, outdir: str) -> "Context":
         from pydantic import ValidationError
+
         from .errors import PipelineError
         p = os.path.join(outdir, "context.json")
         if not os.path.exists(p):

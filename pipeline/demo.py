@@ -7,7 +7,7 @@ import os
 
 def run_demo(out: str) -> int:
     from .recipe import run_recipe
-    from .simulate import simulate
+    from .sim import simulate
     os.makedirs(out, exist_ok=True)
     ms = os.path.join(out, "demo_band3.ms")
     truth = simulate(ms, "alma_band3", seed=42)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .heuristics.solarsystem import ASTEROIDS, MEAN_RADIUS_KM, PARENT, apparent_diameter_arcsec
 from .errors import PipelineError
+from .heuristics.solarsystem import ASTEROIDS, MEAN_RADIUS_KM, PARENT, apparent_diameter_arcsec
 from .ms.metadata import MSMetadata
 
 

@@ -68,9 +68,13 @@ def read_flux_csv(path: str) -> list[FluxRow]:
     return rows
 
 
-def write_flux_csv(path: str, rows: list[FluxRow]) -> None:
-    """Merge `rows` into `path`: user-edited rows (comment not starting '# fluxpipe') win."""
+def write_flux_csv(path: str, rows: list[FluxRow], replace_ms: str | None = None) -> None:
+    """Merge `rows` into `path`: user-edited rows (comment not starting '# fluxpipe') win.
+    replace_ms: fluxpipe's own earlier rows of that MS are dropped first (a re-run replaces
+    them all, also rows of fields or spws it no longer writes)."""
     existing = read_flux_csv(path) if os.path.exists(path) else []
+    if replace_ms is not None:
+        existing = [r for r in existing if not (r.ms == replace_ms and r.comment.startswith(MARK))]
     merged = {r.key: r for r in existing}
     for r in rows:
         old = merged.get(r.key)

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .heuristics.refant import rank_refants
 from .calapply import Applier, ApplySpec
 from .calsolve import SolveSpec, solve_cube
 from .caltable import CalTable, write_caltable
 from .errors import InputsError, NoDataError, SelectionError
+from .heuristics.refant import rank_refants
 from .ms import read_metadata, select
 from .ms.metadata import MSMetadata
 from .ms.onepass import build_cube

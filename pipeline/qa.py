@@ -4,13 +4,10 @@ Colours: <= 0.33 red, <= 0.66 yellow, <= 0.9 blue, > 0.9 green.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from pydantic import BaseModel
 
-if TYPE_CHECKING:
-    from .context import FieldFlux
+from .fluxes import FieldFlux
 
 
 class QAScore(BaseModel):

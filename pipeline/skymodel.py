@@ -16,13 +16,13 @@ import os
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .heuristics import resolved, standards
-from .heuristics.predict import Components, predict
 from .errors import PipelineError
 from .fluxcsv import read_flux_csv
+from .heuristics import resolved, standards
+from .heuristics.constants import ARCSEC, C_LIGHT
+from .heuristics.predict import Components, predict
 from .ms.metadata import MSMetadata
 
-C = 299792458.0
 PB2017 = "Perley-Butler 2017"
 STRUCTURE_ORIGIN = "the structure file's own fluxes"
 
@@ -94,8 +94,8 @@ class SourceModel(BaseModel):
             st = self.structure
             return s[None, :] * predict(st.components(), uvw, np.asarray(freq, float), st.reffreq_hz)
         if self.disk_arcsec > 0 and uvw is not None:
-            q = np.hypot(uvw[:, 0], uvw[:, 1])[:, None] * np.asarray(freq)[None, :] / C
-            return s[None, :] * resolved.disk_visibility(q, np.deg2rad(self.disk_arcsec / 3600), self.limb)
+            q = np.hypot(uvw[:, 0], uvw[:, 1])[:, None] * np.asarray(freq)[None, :] / C_LIGHT
+            return s[None, :] * resolved.disk_visibility(q, self.disk_arcsec * ARCSEC, self.limb)
         return s[None, :]
 
     @property
@@ -140,7 +140,7 @@ def _comment_value(comment: str, key: str) -> float:
     for tok in comment.replace("#", " ").split():
         if tok.startswith(key + "="):
             try:
-                return float(tok.split("=", 1)[1].rstrip("arcsec\""))
+                return float(tok.split("=", 1)[1].removesuffix('"').removesuffix("arcsec"))
             except ValueError:
                 return 0.0
     return 0.0

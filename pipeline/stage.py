@@ -136,8 +136,8 @@ def record_inputs(inputs: Inputs, user: set[str], resolved: dict[str, Any]) -> d
 
 def _type_text(annotation) -> str:
     """'float', 'str', "'automatic' | 'manual'", 'list[int]', 'float or None' ..."""
-    from typing import Literal, Union, get_args, get_origin
     from types import UnionType
+    from typing import Literal, Union, get_args, get_origin
     origin = get_origin(annotation)
     if origin is Literal:
         return " | ".join(repr(a) for a in get_args(annotation))

@@ -31,7 +31,7 @@ def ngc5921_copy(ngc5921_pristine, tmp_path):
 @pytest.fixture(scope="session")
 def small_sim(tmp_path_factory):
     """A small simulated MS (8 antennas, 2 spws x 8 channels) and its truth."""
-    from fluxpipe.simulate import simulate
+    from fluxpipe.sim import simulate
     d = tmp_path_factory.mktemp("small")
     ms = str(d / "small.ms")
     truth = simulate(ms, "small", seed=7)
@@ -51,6 +51,7 @@ def casa_ref(tmp_path_factory):
 def ngc5921_model(ngc5921_pristine, tmp_path_factory):
     """NGC5921 with MODEL_DATA as CASA's setjy writes it (3C286, Perley-Butler 2017)."""
     import numpy as np
+
     from fluxpipe.ms import read_metadata, select, write_model
     d = tmp_path_factory.mktemp("ngc_model")
     ms = str(d / "ngc5921.ms")

@@ -10,7 +10,7 @@ import pytest
 from casacore.tables import table
 
 from fluxpipe import run_recipe
-from fluxpipe.simulate import simulate
+from fluxpipe.sim import simulate
 
 FIELD = "J0530+1331"
 
@@ -29,7 +29,7 @@ def three_ebs(tmp_path_factory):
 def _chi2(fl: dict, field: str, key: str) -> tuple[float, int]:
     """The test's own chi2: per spw, the fluxes of all EBs about their weighted mean."""
     per = {}
-    for ms, fields in fl.items():
+    for fields in fl.values():
         for s, v in fields[field]["spws"].items():
             per.setdefault(s, []).append((v["flux_jy"], v[key]))
     c, dof = 0.0, 0

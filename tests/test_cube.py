@@ -11,7 +11,7 @@ from fluxpipe import run_recipe
 from fluxpipe.cube import Cube
 from fluxpipe.ms import read_metadata, select
 from fluxpipe.ms.onepass import build_cube
-from fluxpipe.simulate import simulate
+from fluxpipe.sim import simulate
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +122,7 @@ def test_one_pass_per_run_and_reuse(tmp_path):
 
 def test_outputs_relative_and_folder_movable(tmp_path):
     import shutil
+
     from fluxpipe.context import Context
     from fluxpipe.weblog import render
     ms = str(tmp_path / "s.ms")

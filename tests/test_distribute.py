@@ -5,10 +5,10 @@ import json
 import os
 
 import pytest
-
 from clirun import cli
+
 from fluxpipe import run_recipe
-from fluxpipe.simulate import simulate
+from fluxpipe.sim import simulate
 
 distributed = pytest.importorskip("distributed")
 

@@ -3,8 +3,8 @@ import os
 import shutil
 
 import pytest
-
 from clirun import cli
+
 from fluxpipe.errors import MSError, PipelineError
 from fluxpipe.ms import read_metadata
 

@@ -4,9 +4,9 @@ against CASA's estimator. The many-seed version is benchmarks/bench_estimator.py
 import numpy as np
 import pytest
 
-from fluxpipe.heuristics.jointflux import joint_flux
 from fluxpipe import run_recipe
-from fluxpipe.simulate import simulate
+from fluxpipe.heuristics.jointflux import joint_flux
+from fluxpipe.sim import simulate
 
 FLUX = {1: 1.8, 2: 0.9, 3: 0.25}      # field -> Jy; field 0 is the reference
 

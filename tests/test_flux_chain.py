@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 from casacore.tables import table
 
+from fluxpipe.casa_fluxscale import fluxscale
+from fluxpipe.chain import run_chain
+from fluxpipe.errors import PipelineError
+from fluxpipe.gaincal import gaincal
 from fluxpipe.heuristics.outliers import outlier_flags
 from fluxpipe.heuristics.standards import perley_butler_2017, standard_name
-from fluxpipe.errors import PipelineError
-from fluxpipe.chain import run_chain
-from fluxpipe.casa_fluxscale import fluxscale
-from fluxpipe.gaincal import gaincal
 from fluxpipe.ms import read_metadata
+from fluxpipe.sim import simulate
 from fluxpipe.skymodel import model_function, reference_model
-from fluxpipe.simulate import simulate
 
 
 def errors_vs_truth(result, truth):
@@ -49,7 +49,7 @@ def test_point_reference_recovers_truth_within_1pct(band3):
 
 def test_derived_fluxes_cross_check(band3):
     _, truth, res = band3
-    for name, r in res["fluxes"].items():
+    for r in res["fluxes"].values():
         for s in map(str, range(4)):
             der, fs = r["derived"][s], r["spws"][s]
             assert der["flux_jy"] == pytest.approx(fs["flux_jy"], rel=0.005)

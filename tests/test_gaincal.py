@@ -8,7 +8,7 @@ from casacore.tables import table
 from fluxpipe.caltable import read_caltable
 from fluxpipe.errors import InputsError, NoDataError
 from fluxpipe.gaincal import gaincal, parse_solint
-from fluxpipe.simulate import gains_at, source_flux
+from fluxpipe.sim import gains_at, source_flux
 
 
 def true_model(truth):
@@ -42,7 +42,7 @@ def test_phaseup_and_amp_against_truth(small_sim, tmp_path):
     # truth: polarisation-averaged gain amplitude over the scan
     scans = {s["scan"]: s for s in truth["scans"]}
     want = []
-    for t, a, s, sc in zip(at.time, at.antenna1, at.spw_id, at.scan):
+    for _t, a, s, sc in zip(at.time, at.antenna1, at.spw_id, at.scan):
         tt = np.linspace(scans[sc]["start"], scans[sc]["end"], 20)
         want.append(np.abs(gains_at(truth, tt)[:, a, :, s]).mean())
     z = (np.abs(at.cparam[:, 0, 0]) - np.array(want)) / at.paramerr[:, 0, 0]

@@ -18,7 +18,7 @@ import yaml
 from casacore.tables import table
 
 from fluxpipe import run_recipe
-from fluxpipe.simulate import simulate
+from fluxpipe.sim import simulate
 
 REF, TRANSFER = "J0423-0120", "J0530+1331"
 AS = np.pi / 180 / 3600
@@ -184,7 +184,7 @@ def test_fits_image_with_shifted_reference_position(eb, tmp_path):
     a, b = np.array(sorted(zip(st2.weight, st2.l, st2.m))), np.array(sorted(zip(st.weight, st.l, st.m)))
     assert np.allclose(a[:, 0], b[:, 0], rtol=1e-7, atol=0)          # a CASA image stores float32
     assert np.allclose(a[:, 1:], b[:, 1:], rtol=0, atol=1e-12)        # positions in radians
-    for s, (f, e) in _flux(tmp_path / "im").items():
+    for s, (f, _e) in _flux(tmp_path / "im").items():
         assert f == pytest.approx(_flux(tmp_path / "img")[s][0], rel=1e-7)
 
 

@@ -6,14 +6,13 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import HERE, extract
 
 from fluxpipe import run_recipe
 from fluxpipe.caltable import read_caltable
 from fluxpipe.errors import PipelineError
-from fluxpipe.simcal import write_true_tables
-from fluxpipe.simulate import simulate
-
-from conftest import HERE, extract
+from fluxpipe.sim import simulate
+from fluxpipe.sim.cal import write_true_tables
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +97,7 @@ def test_delay_applied_as_casa_defines_it(bp):
     """K: corrected = V / (J_i conj J_j), J = exp(2 pi i tau (nu - nu_ref)), nu_ref the table
     spw's CHAN_FREQ[n/2]; computed here independently on one chunk."""
     from types import SimpleNamespace
+
     from fluxpipe.calapply import Applier, ApplySpec
     d, ms, truth, ref = bp
     spec = ApplySpec.load(str(d / "true.K"))
@@ -112,6 +112,6 @@ def test_delay_applied_as_casa_defines_it(bp):
     Applier([spec], len(truth["antennas"]), None).apply(ch, [(0, 0), (1, 1)])
     for r in range(2):
         for p in range(2):
-            J = lambda a: np.exp(2j * np.pi * tau[a, p] * (freq - nu_ref) / 1e9)  # noqa: E731
+            J = lambda a, p=p: np.exp(2j * np.pi * tau[a, p] * (freq - nu_ref) / 1e9)  # noqa: E731
             assert np.allclose(ch.data[r, :, p], 1 / (J(a1[r]) * np.conj(J(a2[r]))), atol=2e-6)
     assert np.all(ch.weight == 1)         # delays never scale weights

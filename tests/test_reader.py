@@ -58,7 +58,8 @@ def test_interleaved_mixed_shapes_every_row_once(tmp_path):
     """ALMA's layout: windows of 128..1 channels interleaved per integration. Chunks hold one
     data description, stay under the byte budget, and deliver every row once with its own cells."""
     from casacore.tables import table
-    from fluxpipe.simulate import simulate
+
+    from fluxpipe.sim import simulate
     ms = str(tmp_path / "m.ms")
     simulate(ms, "alma_mixed", seed=2)
     md = read_metadata(ms)

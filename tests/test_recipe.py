@@ -3,13 +3,13 @@ import json
 import os
 
 import pytest
-
 from clirun import cli
+
 from fluxpipe import run_recipe
 from fluxpipe.context import Context
 from fluxpipe.errors import InputsError, PipelineError
 from fluxpipe.recipe import load_recipe
-from fluxpipe.simulate import simulate
+from fluxpipe.sim import simulate
 
 
 @pytest.fixture(scope="module")

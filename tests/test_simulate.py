@@ -7,7 +7,7 @@ from casacore.tables import table
 
 from fluxpipe.fluxcsv import read_flux_csv
 from fluxpipe.ms import iter_chunks, read_metadata, select
-from fluxpipe.simulate import gains_at, simulate, source_flux
+from fluxpipe.sim import gains_at, simulate, source_flux
 
 
 def residuals(md, truth, field, spw):
@@ -91,3 +91,20 @@ def test_disk_visibility():
     x = 0.05
     assert disk_visibility(np.array([x / (np.pi * theta)]), theta, 0.3)[0] == pytest.approx(
         1 - x ** 2 / (4 * 2.3), abs=1e-7)
+
+
+def test_rerun_with_another_seed_replaces_its_catalogue_rows(tmp_path):
+    """A second simulation of the same MS name replaces the simulator's own flux.csv rows (no
+    row of the first seed survives); a row the user added stays."""
+    ms = str(tmp_path / "a" / "s.ms")
+    simulate(ms, "small", seed=1)
+    csv = tmp_path / "a" / "flux.csv"
+    with open(csv, "a") as fh:
+        fh.write("s.ms,J0530+1331,7,2.5,0,0,0,0,,,# my own row\n")
+    simulate(ms, "small", seed=2)
+    ref = str(tmp_path / "b" / "s.ms")          # the same seed in a folder of its own
+    simulate(ref, "small", seed=2)
+    got = {r.key: (r.I, r.comment) for r in read_flux_csv(str(csv))}
+    want = {r.key: (r.I, r.comment) for r in read_flux_csv(str(tmp_path / "b" / "flux.csv"))}
+    assert got.pop(("s.ms", "J0530+1331", 7)) == (2.5, "# my own row")
+    assert got == want and all("seed=2" in c for _, c in got.values())

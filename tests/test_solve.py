@@ -75,6 +75,7 @@ def test_minblperant_refant_fallback_and_minsnr():
 
 def test_numpy_j1_matches_scipy():
     from scipy.special import j1 as scipy_j1
+
     from fluxpipe.heuristics.resolved import disk_visibility, j1
     x = np.concatenate([np.linspace(-30, 30, 20001), [1e-9, 7.999, 8.0, 8.001, 150.0]])
     assert np.abs(j1(x) - scipy_j1(x)).max() < 2e-8

@@ -3,8 +3,8 @@ behind a blank value, and an example --set line that the recipe loader accepts."
 import shlex
 
 import pytest
-
 from clirun import cli
+
 from fluxpipe.recipe import load_recipe
 from fluxpipe.stage import describe
 from fluxpipe.stages import STAGES

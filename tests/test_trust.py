@@ -1,7 +1,6 @@
 """Trustworthy runs (issue 13): a bad-input and fault matrix through the CLI (exit code, one line
 naming the fix, every file of the MS byte-identical), locks, identity, resume by fingerprint,
 and a SIGKILL during write-back."""
-import fcntl
 import hashlib
 import json
 import os
@@ -14,10 +13,10 @@ import time
 import numpy as np
 import pytest
 from casacore.tables import table
-
 from clirun import cli
+
 from fluxpipe import run_recipe
-from fluxpipe.simulate import simulate
+from fluxpipe.sim import simulate
 
 
 def checksums(ms: str) -> dict:

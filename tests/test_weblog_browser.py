@@ -9,7 +9,6 @@ import threading
 from urllib.parse import urljoin, urlparse
 
 import pytest
-
 from clirun import cli
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -125,7 +124,7 @@ def test_weblog_from_http_server(browser, http_root):
 def test_failed_stage_page_renders(browser, tmp_path):
     from fluxpipe import run_recipe
     from fluxpipe.errors import PipelineError
-    from fluxpipe.simulate import simulate
+    from fluxpipe.sim import simulate
     ms = str(tmp_path / "f.ms")
     simulate(ms, "small", seed=4)
     with pytest.raises(PipelineError):
@@ -160,7 +159,7 @@ def test_several_ebs_weblog(browser, tmp_path):
     """Three EBs: every page (with the crosseb page and its plot) loads in Chromium without errors;
     the crosseb table equals crosseb.json; the fluxtransfer pages carry the per-antenna plots."""
     from fluxpipe import run_recipe
-    from fluxpipe.simulate import simulate
+    from fluxpipe.sim import simulate
     mses = []
     for seed in (1, 2, 3):
         ms = str(tmp_path / f"e{seed}" / f"e{seed}.ms")

@@ -1,6 +1,6 @@
 """CASA oracle for pre-applied K and B tables (not run by the tests; needs casatasks from PyPI in
 a venv of its own). In a folder with bp.ms (fluxpipe simulate bp.ms --preset alma_band3_bp
---seed 21) and true.K / true.B (fluxpipe.simcal.write_true_tables):
+--seed 21) and true.K / true.B (fluxpipe.sim.cal.write_true_tables):
 
     /path/to/casa-venv/bin/python precal_k_b.py REFANT
 

@@ -85,7 +85,6 @@ class Scan:
     start: float  # MJD seconds (UTC)
     end: float
     intents: set[str]
-    ddids: list[int]   # not read by read_metadata (it would cost a full DATA_DESC_ID pass)
 
 
 @dataclass
@@ -121,12 +120,6 @@ class MSMetadata:
         """'linear' (XX/YY) or 'circular' (RR/LL)."""
         return "circular" if any(c in ("RR", "LL") for c in self.corr_names) else "linear"
 
-    def ddid_for_spw(self, spw_id: int) -> int:
-        for dd in self.datadescs:
-            if dd.spw_id == spw_id:
-                return dd.id
-        raise MSError(f"spw {spw_id} has no DATA_DESCRIPTION row in {self.name}")
-
     def field_by_name(self, name: str) -> Field:
         for f in self.fields:
             if f.name == name:
@@ -134,9 +127,6 @@ class MSMetadata:
         from ..errors import SelectionError, valid_list
         raise SelectionError(f"field '{name}' is not in {self.name}; valid fields: "
                              f"{valid_list(f.name for f in self.fields)}")
-
-    def fields_with_intent(self, intent: str) -> list[Field]:
-        return [f for f in self.fields if intent in f.intents]
 
     def antenna_positions(self) -> np.ndarray:
         return np.array([a.position for a in self.antennas], dtype=float)
@@ -194,6 +184,7 @@ def content_fingerprint(path: str, skip_columns=("MODEL_DATA",)) -> list:
     that hold `skip_columns` (MODEL_DATA: fluxpipe's own output) and the table's headers, which
     change when a column is added. A change of DATA, FLAG, WEIGHT, UVW, ... changes this."""
     import re
+
     from casacore.tables import table
     t = table(path, ack=False)
     try:
@@ -319,14 +310,14 @@ def _scans(scal: dict, state_intents: list[set[str]]) -> list[Scan]:
         return []
     first = scal["run_first"]
     scans: dict[int, Scan] = {}
-    for k, r in enumerate(first):
+    for k, _ in enumerate(first):
         num = int(scal["SCAN_NUMBER"][k])
         fid, st = int(scal["FIELD_ID"][k]), int(scal["STATE_ID"][k])
         t0, t1 = float(min(scal["t_first"][k], scal["t_last"][k])), float(max(scal["t_first"][k], scal["t_last"][k]))
         intents = state_intents[st] if 0 <= st < len(state_intents) else set()
         sc = scans.get(num)
         if sc is None:
-            scans[num] = Scan(num, [fid], t0, t1, set(intents), [])
+            scans[num] = Scan(num, [fid], t0, t1, set(intents))
         else:
             if fid not in sc.field_ids:
                 sc.field_ids = sorted(sc.field_ids + [fid])

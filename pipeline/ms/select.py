@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import SelectionError, valid_list
+from ..heuristics.constants import C_LIGHT
 from .metadata import MSMetadata
-
-C_LIGHT = 299792458.0
 
 
 def _range_ids(token: str, valid: list[int], what: str) -> list[int]:
@@ -292,7 +291,6 @@ class Selection:
     uvrange: list | None = None
     timerange: list | None = None
     intents: set[str] | None = None
-    extra: dict = field(default_factory=dict)
 
     def spw_ids(self, md: MSMetadata) -> list[int]:
         return sorted(self.spws) if self.spws is not None else [s.id for s in md.spws]

@@ -7,10 +7,10 @@ import shutil
 import numpy as np
 from pydantic import Field
 
-from ..heuristics import outliers
-from ..heuristics.fluxscale import gain_amplitudes
 from ..caltable import CalTable, read_caltable
 from ..context import CalEntry, FlagRecord
+from ..heuristics import outliers
+from ..heuristics.fluxscale import gain_amplitudes
 from ..qa import QAScore
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import needs, solutions_artefact

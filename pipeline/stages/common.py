@@ -2,24 +2,22 @@
 MS's metadata come from the run's Session, fluxpipe.session)."""
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
-
 from typing import Annotated
 
 import numpy as np
 from pydantic import AfterValidator, Field
 
-from ..heuristics.derived import hand_amplitudes
-from ..calapply import Applier, ApplySpec
+from ..calapply import ApplySpec
 from ..calsolve import SolveSpec, solve_cube
 from ..caltable import CalTable, write_caltable
-from ..context import CalEntry, Context, CubeRef, Role
+from ..context import CalEntry, Context, Role
 from ..cube import Cube
 from ..errors import NoDataError, PipelineError
 from ..gaincal import parse_solint
+from ..heuristics.constants import C_LIGHT
+from ..heuristics.derived import hand_amplitudes
 from ..qa import QAScore
 from ..session import Session, cube_fields, field_list  # noqa: F401  (the stages' imports)
 from ..stage import Inputs, Results, Summary, record_inputs
@@ -65,7 +63,7 @@ def reference_uv_data(cube: Cube, field_id: int, divided: bool = False):
         if not ok.any():
             continue
         freq = cube.index.spw_chan[b.spw_id][0]
-        q = np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]) * freq / 299792458.0
+        q = np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]) * freq / C_LIGHT
         a1, a2 = b.antenna1[ok], b.antenna2[ok]
         bl, inv = np.unique(a1.astype(np.int64) * 100000 + a2, return_inverse=True)
         sw = np.bincount(inv, iw)

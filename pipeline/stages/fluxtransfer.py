@@ -2,22 +2,23 @@
 the flux-scaled table; derived fluxes from the cube with the phase and flux-scaled gains applied."""
 from __future__ import annotations
 
-import numpy as np
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
-from ..heuristics.derived import WeightedStats, row_means
 from ..calapply import Applier
-from ..caltable import read_caltable
 from ..calsolve import applied
+from ..caltable import read_caltable
+from ..casa_fluxscale import compute, write_scaled
 from ..context import CalEntry, DerivedFlux, FieldFlux, SpectralFitResult, SpwFlux
 from ..errors import PipelineError
-from ..casa_fluxscale import compute, write_scaled
+from ..heuristics.derived import WeightedStats, row_means
 from ..qa import QAScore, catalogue_qa, completeness, snr_qa, spectral_consistency
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import apply_spec, cube_fields, field_list, needs, save_artefact
 from .estimators import antenna_table, joint_estimates, reference_accuracy
+
 
 class AntennaFlux(BaseModel):
     """The flux one antenna (and polarisation) alone gives (joint estimator)."""
@@ -227,7 +228,7 @@ def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, li
     spws = sorted({s for r in fluxes.values() for s, v in r.spws.items() if not v.missing})
     fits = joint_estimates(ct, ref_ids, spws) if inputs.estimator == "joint" else {}
     frac, why = reference_accuracy(st.reference_model, inputs.reference_error)
-    for name, r in fluxes.items():
+    for r in fluxes.values():
         for s, v in r.spws.items():
             if v.missing:
                 continue
@@ -254,11 +255,7 @@ def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, li
             fit = fit_by_ic(fr, fd, fe) if inputs.fitorder is None else spectral_fit(fr, fd, fe, inputs.fitorder)
             if inputs.estimator == "casa" and inputs.fitorder is None:
                 continue                  # CASA's own order-1 fit (compute) stays
-            sp = fit.spidx
-            r.fit = SpectralFitResult(flux_jy=fit.flux, error_jy=fit.flux_err, reffreq_hz=fit.reffreq,
-                                      spidx=sp[1] if len(sp) > 1 else 0.0,
-                                      spidx_err=fit.spidx_err[1] if len(sp) > 1 else 0.0,
-                                      spidx_poly=list(sp[1:]) if len(sp) > 1 else [0.0], note=fit.note)
+            r.fit = SpectralFitResult.from_fit(fit)
     npol = ct.cparam.shape[2]
     rows, outliers = antenna_table(fits, ct.antenna_names or [a.name for a in md.antennas],
                                    [f.name for f in md.fields], npol)

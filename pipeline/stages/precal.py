@@ -16,9 +16,9 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ..calapply import ApplySpec
-from ..gaincal import load_specs
 from ..context import CalEntry
 from ..errors import CalTableError
+from ..gaincal import load_specs
 from ..qa import QAScore
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 

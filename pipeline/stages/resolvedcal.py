@@ -6,10 +6,11 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..heuristics import resolved
-from ..heuristics.derived import hand_amplitudes
 from ..context import ResolvedSelection
 from ..gaincal import ranked_refants
+from ..heuristics import resolved
+from ..heuristics.constants import ARCSEC
+from ..heuristics.derived import hand_amplitudes
 from ..ms.metadata import MSMetadata
 from ..ms.select import antenna_ids
 from ..qa import QAScore
@@ -54,7 +55,7 @@ def select_resolved_antennas(md: MSMetadata, model: SourceModel, refant: int,
         return ResolvedSelection(reason="point source: all antennas")
     low = min(s.centre_freq for s in md.spws)
     ants, cut, fell = resolved.select_antennas(md.antenna_positions(), refant,
-                                               np.deg2rad(model.disk_arcsec / 3600), low, peak_fraction)
+                                               model.disk_arcsec * ARCSEC, low, peak_fraction)
     pos = md.antenna_positions()[ants]
     i, j = np.triu_indices(len(ants), 1)
     bl = np.linalg.norm(pos[i] - pos[j], axis=1) if len(ants) > 1 else np.zeros(1)

@@ -13,17 +13,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..heuristics.disksize import fit_disk
-from ..heuristics.fieldroles import assign_roles
-from ..heuristics.solarsystem import body_name
-from ..heuristics.spwchoice import science_spws
+from ..components import content_sha, load_structure
 from ..context import CatalogueEntry, FieldRoleRecord, SpwRecord
 from ..ephemeris import body_size
 from ..errors import InputsError, PipelineError
 from ..fluxcsv import read_flux_csv
+from ..heuristics.disksize import fit_disk
+from ..heuristics.fieldroles import assign_roles
+from ..heuristics.solarsystem import body_name
+from ..heuristics.spwchoice import science_spws
 from ..ms import select
 from ..qa import QAScore
-from ..components import content_sha, load_structure
 from ..skymodel import STRUCTURE_ORIGIN, NoFluxModel, SourceModel, reference_model
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import field_list, reference_uv_data

@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 
+from ..heuristics.constants import ARCSEC, AU_KM
+
 DAY = 86400.0
 
 
@@ -34,7 +36,7 @@ def body_ephemeris(name: str, radius_km: float, t0: float, t1: float) -> dict:
         b = get_body(name.lower(), Time(mjd, format="mjd", scale="utc"))
     rho = b.distance.to("au").value
     d_mid = float(np.interp(0.5 * (t0 + t1) / DAY, mjd, rho))
-    diam = float(2 * np.arcsin(radius_km / (d_mid * 149597870.7)) * 180 / np.pi * 3600)
+    diam = float(2 * np.arcsin(radius_km / (d_mid * AU_KM)) / ARCSEC)
     return {"mjd": mjd.tolist(), "rho_au": rho.tolist(), "ra_deg": b.ra.deg.tolist(),
             "dec_deg": b.dec.deg.tolist(), "radius_km": radius_km, "distance_au": d_mid,
             "diameter_arcsec": diam}

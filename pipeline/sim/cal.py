@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .caltable import CalTable, write_caltable
+from ..caltable import CalTable, write_caltable
 
 
 def make_bandpass_truth(nant: int, spw_freqs: list[np.ndarray], rng: np.random.Generator) -> dict:

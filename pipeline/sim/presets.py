@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import PipelineError
+from ..errors import PipelineError
 
 ALMA_SITE = (-67.7548 * np.pi / 180, -23.0229 * np.pi / 180, 5058.7)  # lon, lat, height
 VLA_SITE = (-107.6184 * np.pi / 180, 34.0784 * np.pi / 180, 2124.0)

@@ -19,16 +19,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+
 import numpy as np
 
-from .errors import PipelineError
-from .fluxcsv import FluxRow, write_flux_csv
-from .ms.create import create_ms
-
-C = 299792458.0
-DAY = 86400.0
+from ..errors import PipelineError
+from ..fluxcsv import MARK, FluxRow, write_flux_csv
+from ..heuristics.constants import ARCSEC, C_LIGHT
+from ..ms.create import create_ms
 from .presets import ALMA_SITE, INTENT_MODES, PRESETS, Preset, get_preset  # noqa: F401
-from .simsky import body_ephemeris, disk_profile, write_ephemeris_table
+from .sky import body_ephemeris, disk_profile, write_ephemeris_table
+
+DAY = 86400.0
+
 
 # ---- geometry -------------------------------------------------------------------------------
 def _geodetic_to_itrf(lon: float, lat: float, h: float) -> np.ndarray:
@@ -214,7 +216,7 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
                                "airmass_coeff": (0.03 + rng.normal(0, 0.01, nant)).tolist(),
                                "t_mid": t_start + total / 2, "lst_ra": float(mid_ra), "lat": p.site[1]})
     if p.bandpass:     # drawn last: the other presets' random numbers do not change
-        from .simcal import make_bandpass_truth
+        from .cal import make_bandpass_truth
         truth["bandpass"] = make_bandpass_truth(nant, spw_freqs[:nspw], rng)
     if p.ephemeris_table:
         for name, e in ephem.items():
@@ -226,7 +228,7 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
         json.dump(truth, fh, indent=1)
     if write_flux_csv_file:
         write_flux_csv(os.path.join(os.path.dirname(out), "flux.csv"),
-                       catalogue_rows(truth, p.catalogue_error, rng))
+                       catalogue_rows(truth, p.catalogue_error, rng), replace_ms=truth["ms"])
     return truth
 
 
@@ -260,8 +262,8 @@ def catalogue_rows(truth: dict, err: float, rng: np.random.Generator) -> list[Fl
         for spw in truth["spws"]:
             flux = scale * source_flux(src, spw["centre_freq_hz"])
             rows.append(FluxRow(truth["ms"], name, spw["id"], round(float(flux), 6),
-                                spix=src["spix"], comment=f"# field={name} intents={src['intent']} "
-                                f"origin=Simulated age=0"))
+                                spix=src["spix"], comment=f"{MARK} simulate seed={truth['seed']} field={name} "
+                                f"intents={src['intent']} origin=Simulated age=0"))
     return rows
 
 
@@ -298,14 +300,14 @@ def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, 
             f = spw_freqs[s]
             model = np.broadcast_to(source_flux(src, f)[None, :], (n, len(f))).astype(complex)
             if src["disk_arcsec"] > 0:
-                q = np.hypot(uvw[:, 0], uvw[:, 1])[:, None] * f[None, :] / C
-                model = model * disk_profile(q, np.deg2rad(src["disk_arcsec"] / 3600), src["limb"])
+                q = np.hypot(uvw[:, 0], uvw[:, 1])[:, None] * f[None, :] / C_LIGHT
+                model = model * disk_profile(q, src["disk_arcsec"] * ARCSEC, src["limb"])
             gg = g[:, :, :, s]                                       # (t, a, p)
             gi = gg[:, a1, :].reshape(n, 2)
             gj = gg[:, a2, :].reshape(n, 2)
             vis = (gi * np.conj(gj))[:, None, :] * model[:, :, None]
             if "bandpass" in truth:   # per-channel delay and bandpass of each antenna
-                from .simcal import channel_factors
+                from .cal import channel_factors
                 c = channel_factors(truth["bandpass"], s, f)                   # (a, p, chan)
                 cb = np.transpose(c[a1] * np.conj(c[a2]), (0, 2, 1))          # (bl, chan, p)
                 vis = (vis.reshape(nt, nbl, len(f), 2) * cb[None]).reshape(vis.shape)
