@@ -26,8 +26,9 @@ from .context import Context, MSState, StageRecord
 from .distribute import run_many
 from .errors import InputsError, PipelineError
 from .ms import read_metadata
+from .ms.metadata import ms_content
 from .qa import QAScore
-from .runguard import RunLock, check_ms_writable, check_outdir, ms_content, ms_identity, unique_names
+from .runguard import RunLock, check_ms_writable, check_outdir, ms_identity, unique_names
 from .session import Session
 from .stage import make_inputs
 from .stages import get_stage

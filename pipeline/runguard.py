@@ -22,7 +22,7 @@ import shutil
 import sys
 
 from .errors import InputsError, MSError, PipelineError
-from .ms.metadata import MSMetadata, content_fingerprint
+from .ms.metadata import MSMetadata
 
 
 class LockedError(PipelineError):
@@ -31,17 +31,6 @@ class LockedError(PipelineError):
 
 def ms_identity(md: MSMetadata) -> dict:
     return {"path": md.path, "nrows": md.nrows, "time_range": [round(t, 3) for t in md.time_range]}
-
-
-def ms_content(md: MSMetadata) -> list:
-    """Content fingerprint: main-table storage (MODEL_DATA excluded) and subtable headers."""
-    import glob
-    subs = []
-    for p in sorted(glob.glob(os.path.join(md.path, "*", "table.dat"))
-                    + glob.glob(os.path.join(md.path, "FIELD", "EPHEM*", "table.*"))):
-        st = os.stat(p)
-        subs.append([os.path.relpath(p, md.path), st.st_size, st.st_mtime_ns])
-    return content_fingerprint(md.path) + subs
 
 
 def unique_names(paths: list[str]) -> list[str]:

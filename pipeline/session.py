@@ -22,7 +22,7 @@ from .context import Context, CubeRef, MSState
 from .cube import Cube
 from .errors import NoDataError, PipelineError
 from .ms import read_metadata, select
-from .ms.metadata import MSMetadata, content_fingerprint, table_stamp
+from .ms.metadata import MSMetadata, content_fingerprint, ms_content, table_stamp
 from .ms.onepass import build_cube
 from .ms.reader import IOCounter
 from .skymodel import SourceModel, model_function
@@ -42,8 +42,8 @@ def cube_fields(st: MSState) -> list[int]:
 
 def field_key(md: MSMetadata, storage: list, field_id: int, model: dict | None, spw: str,
               precal: list[dict]) -> str:
-    """Fingerprint of what a field's cube blocks depend on: the MS's content (every column's
-    storage but MODEL_DATA's), the field, its model (None: 1 Jy), the spw selection and the
+    """Fingerprint of what a field's cube blocks depend on: the MS's content (ms_content: every
+    column's storage but MODEL_DATA's, the subtables), the field, its model (None: 1 Jy), the spw selection and the
     pre-applied tables."""
     doc = {"ms": md.path, "storage": storage, "nrows": md.nrows, "time_range": list(md.time_range),
            "field": field_id, "model": model, "spw": spw, "precal": precal, "version": 2}
@@ -94,7 +94,7 @@ class Session:
         if not fields:
             raise NoDataError(f"{md.name}: no calibrator fields to solve; fields: {field_list(md)}")
         spw = st.spw_selection if spw is None else spw
-        storage = content_fingerprint(md.path)
+        storage = ms_content(md)
         pre = [e for e in st.callibrary if e.role == "precal"]
         precal = [{**e.model_dump(), "storage": content_fingerprint(e.table, ())} for e in pre]
         by_id = {md.field_by_name(n).id: m for n, m in models.items()}

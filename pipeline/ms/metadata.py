@@ -5,6 +5,7 @@ TIME, FIELD_ID, DATA_DESC_ID, SCAN_NUMBER and STATE_ID.
 """
 from __future__ import annotations
 
+import glob
 import os
 from dataclasses import dataclass, field
 
@@ -120,6 +121,11 @@ class MSMetadata:
         """'linear' (XX/YY) or 'circular' (RR/LL)."""
         return "circular" if any(c in ("RR", "LL") for c in self.corr_names) else "linear"
 
+    def fields_named(self, names: str) -> list[Field]:
+        """The fields of a comma-separated list of names ('' -> []), each checked (an unknown
+        name is an error listing the valid ones): the one resolver of user field lists."""
+        return [self.field_by_name(t.strip()) for t in names.split(",") if t.strip()]
+
     def field_by_name(self, name: str) -> Field:
         for f in self.fields:
             if f.name == name:
@@ -199,6 +205,16 @@ def content_fingerprint(path: str, skip_columns=("MODEL_DATA",)) -> list:
             st = os.stat(os.path.join(path, f))
             out.append([f, st.st_size, st.st_mtime_ns])
     return out
+
+
+def ms_content(md: MSMetadata) -> list:
+    """Content fingerprint: main-table storage (MODEL_DATA excluded) and subtable headers."""
+    subs = []
+    for p in sorted(glob.glob(os.path.join(md.path, "*", "table.dat"))
+                    + glob.glob(os.path.join(md.path, "FIELD", "EPHEM*", "table.*"))):
+        st = os.stat(p)
+        subs.append([os.path.relpath(p, md.path), st.st_size, st.st_mtime_ns])
+    return content_fingerprint(md.path) + subs
 
 
 def table_stamp(path: str) -> tuple[int, int]:

@@ -5,8 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..stage import Stage
-from .common import Solint, SolveInputs, SolveSummary, solve_stage
+from .common import Solint, SolveInputs, SolveStage
 
 
 class AmpsolveInputs(SolveInputs):
@@ -14,18 +13,8 @@ class AmpsolveInputs(SolveInputs):
     gaintype: Literal["G", "T"] = Field("T", description="T: polarisations combined; G: per polarisation")
 
 
-class Ampsolve(Stage):
+class Ampsolve(SolveStage):
     name = "ampsolve"
     Inputs = AmpsolveInputs
     description = "Amplitude-only gain solve against the reference model / 1 Jy point sources"
-
-    Summary = SolveSummary
-    uses_cube = True
-
-    def plots(self, rec, st, outdir, base, abspath):
-        from ..weblog.plots import gain_vs_time
-        return gain_vs_time(abspath(rec.artefacts["solutions"]), outdir, base, "amplitude")
-
-    def run(self, s, inputs, user):
-        return solve_stage(self, s, inputs, user, role="amplitude", solint=inputs.solint,
-                           calmode="a", pre_role="phase")
+    role, calmode, solint_input, pre_role = "amplitude", "a", "solint", "phase"

@@ -20,7 +20,7 @@ from ..heuristics.constants import C_LIGHT
 from ..heuristics.derived import hand_amplitudes
 from ..qa import QAScore
 from ..session import Session, cube_fields, field_list  # noqa: F401  (the stages' imports)
-from ..stage import Inputs, Results, Summary, record_inputs
+from ..stage import Inputs, Results, Stage, Summary, record_inputs
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,14 @@ class SolveInputs(Inputs):
     minblperant: int = Field(4, ge=1, description="minimum unflagged baselines per antenna")
 
 
+def uv_amplitudes(b, vis: np.ndarray, weight: np.ndarray):
+    """(rows with weight, their uv distance in m, amplitude, summed weight) of a cube block's
+    `vis`: the one amplitude-vs-uv computation of the disk fit and the plots (the hands averaged
+    in amplitude, heuristics.derived.hand_amplitudes)."""
+    amp, iw, ok = hand_amplitudes(vis, weight)
+    return ok, np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]), amp, iw
+
+
 def reference_uv_data(cube: Cube, field_id: int, divided: bool = False):
     """Amplitudes of a field for the disk-size fit, one per baseline and group (scan x spw):
     (q [wavelengths], |V|, sigma, antenna1, antenna2, group). Both hands are averaged with their
@@ -59,11 +67,10 @@ def reference_uv_data(cube: Cube, field_id: int, divided: bool = False):
     out = {k: [] for k in ("q", "amp", "sigma", "a1", "a2", "grp")}
     groups: dict = {}
     for b in cube.blocks(fields=[field_id]):
-        amp, iw, ok = hand_amplitudes(*((b.vis, b.weight) if divided else b.raw()))   # iw = 1/sigma^2
+        ok, uv, amp, iw = uv_amplitudes(b, *((b.vis, b.weight) if divided else b.raw()))   # iw = 1/sigma^2
         if not ok.any():
             continue
-        freq = cube.index.spw_chan[b.spw_id][0]
-        q = np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]) * freq / C_LIGHT
+        q = uv * cube.index.spw_chan[b.spw_id][0] / C_LIGHT
         a1, a2 = b.antenna1[ok], b.antenna2[ok]
         bl, inv = np.unique(a1.astype(np.int64) * 100000 + a2, return_inverse=True)
         sw = np.bincount(inv, iw)
@@ -133,3 +140,24 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
                    summary=SolveSummary(table=rel, solutions=int(ct.flag.size), flagged=int(ct.flag.sum())),
                    artefacts={"solutions": solutions_artefact(context, ms, stage.name, ct)},
                    updates={"callibrary": lib, "cube": ref})
+
+
+class SolveStage(Stage):
+    """A gain-solving stage on the cube: its table registered under `role`, solved with
+    `calmode` ('p' or 'a') at the solint its Inputs name `solint_input`, with the `pre_role`
+    table applied first; its page plots the gains against time."""
+    Summary = SolveSummary
+    uses_cube = True
+    role: Role
+    calmode: str
+    solint_input: str
+    pre_role: Role | None = None
+
+    def plots(self, rec, st, outdir, base, abspath):
+        from ..weblog.plots import gain_vs_time
+        return gain_vs_time(abspath(rec.artefacts["solutions"]), outdir, base,
+                            "phase" if self.calmode == "p" else "amplitude")
+
+    def run(self, s, inputs, user):
+        return solve_stage(self, s, inputs, user, role=self.role, solint=getattr(inputs, self.solint_input),
+                           calmode=self.calmode, pre_role=self.pre_role)

@@ -16,7 +16,7 @@ from ..errors import PipelineError
 from ..heuristics.derived import WeightedStats, row_means
 from ..qa import QAScore, catalogue_qa, completeness, snr_qa, spectral_consistency
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
-from .common import apply_spec, cube_fields, field_list, needs, save_artefact
+from .common import apply_spec, cube_fields, field_list, needs, save_artefact, uv_amplitudes
 from .estimators import antenna_table, joint_estimates, reference_accuracy
 
 
@@ -93,11 +93,10 @@ def derived_fluxes(cube, md, field_ids: list[int], applier: Applier,
         acc.setdefault((b.field_id, b.spw_id), WeightedStats()).add(*row_means(vis, w))
         if points is not None:
             spw, uv, amp = points.setdefault(b.field_id, (b.spw_id, [], []))
-            ws = w.sum(axis=1)
-            ok = ws > 0
-            if spw == b.spw_id and sum(len(a) for a in amp) < MAX_PLOT_POINTS and ok.any():
-                uv.append(np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]))
-                amp.append(np.abs((vis * w).sum(axis=1)[ok] / ws[ok]))
+            if spw == b.spw_id and sum(len(a) for a in amp) < MAX_PLOT_POINTS:
+                _, d, a, _ = uv_amplitudes(b, vis, w)
+                uv.append(d)
+                amp.append(a)
     out: dict = {}
     for (f, s), stats in acc.items():
         r = stats.result()
@@ -161,9 +160,8 @@ class Fluxtransfer(Stage):
         amp = needs(context, ms, "amplitude", self.name)
         phase = needs(context, ms, "phase", self.name)
         heur = {}
-        tr = [t.strip() for t in inputs.transfer.split(",") if t.strip()]
+        tr = [f.name for f in md.fields_named(inputs.transfer)]
         for t in tr:
-            md.field_by_name(t)
             if t in st.references:
                 raise PipelineError(f"transfer field {t} is the reference; fields: {field_list(md)}; "
                                     f"leave {t} out of fluxtransfer.transfer")

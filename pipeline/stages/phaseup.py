@@ -5,8 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..stage import Stage
-from .common import Solint, SolveInputs, SolveSummary, solve_stage
+from .common import Solint, SolveInputs, SolveStage
 
 
 class PhaseupInputs(SolveInputs):
@@ -14,18 +13,8 @@ class PhaseupInputs(SolveInputs):
     gaintype: Literal["G", "T"] = Field("G", description="G: per polarisation; T: combined")
 
 
-class Phaseup(Stage):
+class Phaseup(SolveStage):
     name = "phaseup"
     Inputs = PhaseupInputs
     description = "Phase-only gain solve of every calibrator (refant phase 0)"
-
-    Summary = SolveSummary
-    uses_cube = True
-
-    def plots(self, rec, st, outdir, base, abspath):
-        from ..weblog.plots import gain_vs_time
-        return gain_vs_time(abspath(rec.artefacts["solutions"]), outdir, base, "phase")
-
-    def run(self, s, inputs, user):
-        return solve_stage(self, s, inputs, user, role="phase",
-                           solint=inputs.phaseupsolint, calmode="p")
+    role, calmode, solint_input = "phase", "p", "phaseupsolint"

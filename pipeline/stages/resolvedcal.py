@@ -10,13 +10,12 @@ from ..context import ResolvedSelection
 from ..gaincal import ranked_refants
 from ..heuristics import resolved
 from ..heuristics.constants import ARCSEC
-from ..heuristics.derived import hand_amplitudes
 from ..ms.metadata import MSMetadata
 from ..ms.select import antenna_ids
 from ..qa import QAScore
 from ..skymodel import SourceModel
 from ..stage import Inputs, Results, Stage, record_inputs
-from .common import cube_fields, save_artefact
+from .common import cube_fields, save_artefact, uv_amplitudes
 from .modelcheck import model_check
 
 MAX_PLOT_POINTS = 20000
@@ -109,8 +108,8 @@ def _ampuv_artefact(context, ms, md, cube, st) -> str:
     uv, amp, a1, a2, uvws = [], [], [], [], []
     n = 0
     for b in cube.blocks(fields=[fid], spws=[spw]):
-        avg, _, ok = hand_amplitudes(*b.raw())
-        uv.append(np.hypot(b.uvw[ok, 0], b.uvw[ok, 1]))
+        ok, d, avg, _ = uv_amplitudes(b, *b.raw())
+        uv.append(d)
         amp.append(avg)
         a1.append(b.antenna1[ok])
         a2.append(b.antenna2[ok])

@@ -120,9 +120,7 @@ class Setmodel(Stage):
         reffile = reffile_path(inputs.reffile, md.path)
         rows = [r for r in read_flux_csv(reffile) if r.ms in ("", md.name)] \
             if reffile and os.path.exists(reffile) else []
-        user_refs = [t.strip() for t in inputs.reference.split(",") if t.strip()]
-        for r in user_refs:
-            md.field_by_name(r)
+        user_refs = [f.name for f in md.fields_named(inputs.reference)]
         roles = assign_roles([f.name for f in md.fields], [f.intents for f in md.fields],
                              {r.field for r in rows}, user_refs or None)
         fields = [FieldRoleRecord(id=r.id, name=r.name, role=r.role, rule=r.rule,

@@ -29,7 +29,7 @@ class Writeback(Stage):
 
     def run(self, s, inputs, user):
         ms, md, st = s.name, s.md, s.state
-        want = [f.strip() for f in inputs.fields.split(",") if f.strip()] or list(st.fluxes)
+        want = [f.name for f in md.fields_named(inputs.fields)] or list(st.fluxes)
         models = {}
         for f in want:
             r = st.fluxes.get(f)
