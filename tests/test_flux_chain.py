@@ -134,7 +134,7 @@ def test_ngc5921_chain_matches_casa(ngc5921_pristine, tmp_path):
             gaintable=[str(tmp_path / "ph")], gainfield=["nearest"], **kw)
     d = fluxscale(ms, str(tmp_path / "amp"), reference="1331+30500002_0", transfer="1445+09900002_0")
     got = d["1"]["0"]
-    assert got["fluxd"][0] == pytest.approx(2.5265708300171164, rel=0.003)
+    assert got["fluxd"][0] == pytest.approx(2.5265708300171164, rel=1e-5)     # CASA 6.7 on the same data
     assert got["numSol"][0] == 27
     print(f"NGC5921 1445+099: {got['fluxd'][0]:.6f} Jy vs CASA 2.526571 Jy")
 

@@ -31,7 +31,7 @@ def test_fluxpipe_beside_a_package_named_pipeline(tmp_path):
     wheels = tmp_path / "wheels"
     src = tmp_path / "src"      # a clean copy: no build/ folder left by an earlier install
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv*", "build", "*.egg-info",
-                                                             "test-artifacts", "__pycache__", "benchmarks"))
+                                                             "__pycache__", "benchmarks"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)],
                    check=True, capture_output=True)
     whl, = glob.glob(str(wheels / "fluxpipe-*.whl"))

@@ -52,3 +52,35 @@ def test_bad_selection_leaves_ms_unchanged(ngc5921_copy):
         write_model(md, select(md, field="nosuchfield"), lambda *a: 1.0)
     assert sorted(os.listdir(ms)) == files
     assert "MODEL_DATA" not in table(ms, ack=False).colnames()
+
+
+def test_write_model_four_correlations(tmp_path):
+    """On XX, XY, YX, YY data, Stokes I goes into XX and YY and 0 into XY and YX, for the
+    written field and (1 in XX, YY) for every other row; and the whole recipe runs on such data
+    and recovers the simulated fluxes."""
+    from fluxpipe.recipe import run_recipe
+    from fluxpipe.sim import simulate
+    ms = str(tmp_path / "fp.ms")
+    truth = simulate(ms, "small_fullpol", seed=3)
+    md = read_metadata(ms)
+    assert md.corr_types == [["XX", "XY", "YX", "YY"]]
+    write_model(md, select(md, field="J0530+1331"), lambda f, s, freq, uvw: (0.9 * (freq / 1e11) ** -0.7)[:, None])
+    t = table(ms, ack=False)
+    model, fid, dd = t.getcol("MODEL_DATA"), t.getcol("FIELD_ID"), t.getcol("DATA_DESC_ID")
+    t.close()
+    spw = table(ms + "/SPECTRAL_WINDOW", ack=False).getcol("CHAN_FREQ")
+    f1 = fid == truth["fields"]["J0530+1331"]["id"]
+    want = 0.9 * (spw[dd[f1]] / 1e11) ** -0.7
+    assert np.allclose(model[f1][..., 0], want, rtol=1e-6) and np.allclose(model[f1][..., 3], want, rtol=1e-6)
+    assert np.all(model[..., 1] == 0) and np.all(model[..., 2] == 0)
+    assert np.all(model[~f1][..., [0, 3]] == 1 + 0j)
+    ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "o"), weblog=False)
+    st = ctx.ms["fp.ms"]
+    for s, v in st.fluxes["J0530+1331"].spws.items():
+        true = truth["fields"]["J0530+1331"]["flux_per_spw"][s]
+        assert abs(v.flux_jy - true) < 4 * v.error_jy, (s, v.flux_jy, true, v.error_jy)
+    t = table(ms, ack=False)
+    model = t.getcol("MODEL_DATA")
+    t.close()
+    assert np.all(model[..., 1] == 0) and np.all(model[..., 2] == 0)      # write-back: cross hands 0
+    assert np.all(model[f1][..., 0] == model[f1][..., 3]) and not np.allclose(model[f1][..., 0], want)

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import threading
 from urllib.parse import urljoin, urlparse
 
@@ -12,7 +13,9 @@ import pytest
 from clirun import cli
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
+# screenshots for a person to look at: FLUXPIPE_SCREENSHOTS, else the system's temporary folder
+# (never the source tree)
+ARTIFACTS = os.environ.get("FLUXPIPE_SCREENSHOTS") or os.path.join(tempfile.gettempdir(), "fluxpipe-screenshots")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

@@ -166,7 +166,15 @@ def _large() -> Preset:
     return p
 
 
-PRESETS = {"alma_band3": _band3, "alma_band6_resolved": _band6_resolved, "small": _small,
+def _small_fullpol() -> Preset:
+    """'small' with all four correlations (XX, XY, YX, YY), as ALMA's polarisation EBs."""
+    p = _small()
+    p.name = "small_fullpol"
+    p.corrs = ("XX", "XY", "YX", "YY")
+    return p
+
+
+PRESETS = {"alma_band3": _band3, "small_fullpol": _small_fullpol, "alma_band6_resolved": _band6_resolved, "small": _small,
            "alma_mixed": _mixed, "alma_large": _large, "alma_band6_planet": _band6_planet,
            "alma_band3_bp": _band3_bandpass, "alma_band3_drift": _band3_drift}
 

@@ -311,6 +311,10 @@ def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, 
                 c = channel_factors(truth["bandpass"], s, f)                   # (a, p, chan)
                 cb = np.transpose(c[a1] * np.conj(c[a2]), (0, 2, 1))          # (bl, chan, p)
                 vis = (vis.reshape(nt, nbl, len(f), 2) * cb[None]).reshape(vis.shape)
+            if ncorr == 4:      # XX XY YX YY: an unpolarised sky puts nothing into the cross hands
+                full = np.zeros(vis.shape[:2] + (4,), complex)
+                full[..., 0], full[..., 3] = vis[..., 0], vis[..., 1]
+                vis = full
             noise = sigma[s] * (rng.standard_normal(vis.shape) + 1j * rng.standard_normal(vis.shape))
             blocks.append((vis + noise).astype(np.complex64))
         if p.ch_avg_of is not None:
