@@ -11,7 +11,7 @@ Prints, as JSON lines:
   seconds, peak RSS, seconds per stage, bytes read from the MS and passes, bytes written.
 MODEL_DATA is removed before each recipe run so write-back creates it, as on a fresh EB; the
 disk is synced before each timed write (neither timed write syncs at its end, as CASA's don't).
-Targets (issue 10): passes == 1; phaseup+ampsolve+fluxtransfer <= 2 x single_read;
+Targets: passes == 1; phaseup+ampsolve+fluxtransfer <= 2 x single_read;
 writeback <= 1.3 x plain_write; peak RSS <= 1 GB and flat with --scale 4.
 """
 import argparse

@@ -1,4 +1,4 @@
-"""CASA's fluxscale arithmetic on arrays (no I/O). See CASA_FORMATS.md for the conventions.
+"""CASA's fluxscale arithmetic on arrays (no I/O). The conventions are CASA 6.7's (checked against its fluxscale).
 
 gn = |CPARAM| in float32 (np.hypot on float32 parts reproduces CASA bit for bit); per (field,
 spw, pol, antenna) the plain time mean MG; ratio = MG_transfer / MG_reference(refspw); the flux

@@ -1,4 +1,4 @@
-"""CASA calibration tables (NewCalTable): write G/T tables as CASA does, read G, T and B tables.
+"""CASA calibration tables (NewCalTable): write G/T tables as CASA does; read G, T, B, K (FPARAM delays) and B TSYS tables.
 
 Layout (checked against CASA 6.7): info type 'Calibration', subType 'G Jones' / 'T Jones' /
 'B Jones'; keywords ParType, MSName, VisCal, PolBasis and the subtables OBSERVATION, ANTENNA,
@@ -194,7 +194,7 @@ def _write_history(src: str, dst: str) -> None:
 
 
 def read_caltable(path: str) -> CalTable:
-    """Read a G, T or B table written by CASA or by fluxpipe."""
+    """Read a G, T, B, K or B TSYS table written by CASA or by fluxpipe."""
     from casacore.tables import table
     if not os.path.exists(os.path.join(str(path), "table.dat")):
         raise CalTableError(f"'{path}' is not a calibration table (no table.dat); give the path "

@@ -192,9 +192,6 @@ class Context(BaseModel):
         ctx.outdir = os.path.abspath(outdir)
         return ctx
 
-    def completed(self, ms: str) -> list[str]:
-        return [r.stage for r in self.results if r.ms == ms and r.ok]
-
     def fluxes_json(self) -> dict[str, Any]:
         """OUTDIR/fluxes.json: per MS and field the role, per-spw values, fit and derived fluxes."""
         out = {}

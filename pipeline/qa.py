@@ -1,4 +1,4 @@
-"""QA scores in [0, 1] and the gfluxscale scoring functions (HEURISTICS_AND_QA.md).
+"""QA scores in [0, 1] and the gfluxscale scoring functions (ALMA hifa_gfluxscale's scores, with the minimum instead of the mean over spws).
 
 Colours: <= 0.33 red, <= 0.66 yellow, <= 0.9 blue, > 0.9 green.
 """

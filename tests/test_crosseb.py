@@ -1,4 +1,4 @@
-"""Across EBs (issue 14, item 5): a calibrator's flux per EB, the variability chi2 and QA, the
+"""Across EBs: a calibrator's flux per EB, the variability chi2 and QA, the
 joint spectral fit. Three simulated EBs (different seeds) of one source; in the variable case
 the test itself multiplies one EB's visibilities of that source by 1.05 (casacore, not the
 pipeline), so its flux there is 5 % higher."""

@@ -1,6 +1,7 @@
-"""`fluxpipe run --scheduler tcp://...` (issue 15, item 3): one task per MS on a dask.distributed
-cluster (a LocalCluster the test starts on 127.0.0.1); results, logs and failures come back to
-the one Context exactly as in a serial run."""
+"""`fluxpipe run --scheduler tcp://...`: one task per MS on a dask.distributed
+cluster (a LocalCluster the test starts on 127.0.0.1, one worker running its tasks in three
+threads: each task's state is its own Session); results, logs and failures come back to the one
+Context exactly as in a serial run."""
 import json
 import os
 
@@ -16,7 +17,7 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def cluster():
     from distributed import LocalCluster
-    c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+    c = LocalCluster(n_workers=1, threads_per_worker=3, processes=True, host="127.0.0.1",   # tasks in threads
                      dashboard_address=None)
     yield c.scheduler_address
     c.close()
@@ -75,3 +76,20 @@ def test_bad_scheduler_address(tmp_path):
     simulate(ms, "small", seed=1)
     r = cli("run", "gfluxscale", ms, "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1")
     assert r.returncode == 1 and "--scheduler tcp://127.0.0.1:1" in r.stderr and r.stderr.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("mode", [[], ["--parallel", "2"]])
+def test_failing_ms_first_never_stops_the_others(tmp_path, mode):
+    """Serial = parallel: [a failing MS, a good MS] keeps the good MS's fluxes and weblog; exit 1
+    with one line that names the failing MS and says what is complete."""
+    bad, good = str(tmp_path / "b" / "t.ms"), str(tmp_path / "g" / "s.ms")
+    simulate(bad, "small", seed=2)
+    simulate(good, "small", seed=1)
+    (tmp_path / "b" / "flux.csv").write_text("ms,field,spw,I\nt.ms,J0423-0120,0,-1\n")
+    r = cli("-q", "run", "gfluxscale", bad, good, "--out", str(tmp_path / "o"), *mode)
+    assert r.returncode == 1 and r.stderr.strip().count("\n") == 0, r.stderr
+    assert "t.ms: stage 2 (setmodel) failed" in r.stderr and "the results of s.ms are complete" in r.stderr
+    fl = json.load(open(tmp_path / "o" / "fluxes.json"))
+    assert fl["s.ms"]["J0530+1331"]["spws"]["0"]["flux_jy"] > 0
+    html = open(tmp_path / "o" / "weblog" / "index.html").read()
+    assert 'data-ms="s.ms"' in html and "setmodel failed" in html

@@ -1,4 +1,4 @@
-"""The joint flux-transfer estimator (issue 14): on amplitude solutions made here (per-antenna
+"""The joint flux-transfer estimator: on amplitude solutions made here (per-antenna
 gains that drift, fields at different times, a known SNR), and in the pipeline on drifting EBs
 against CASA's estimator. The many-seed version is benchmarks/bench_estimator.py."""
 import numpy as np

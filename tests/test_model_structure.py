@@ -1,4 +1,4 @@
-"""Reference models from component lists and FITS model images (issue 16).
+"""Reference models from component lists and FITS model images.
 
 A simulated EB ('small': 8 antennas, 24-336 m, 100/102 GHz) whose reference J0423-0120 is given
 structure by the test itself: the reference rows' DATA are multiplied by the normalised

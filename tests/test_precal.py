@@ -1,4 +1,4 @@
-"""Pre-applied calibration (issue 12): the user's K and B tables in every solve, equal to CASA's
+"""Pre-applied calibration: the user's K and B tables in every solve, equal to CASA's
 gaincal with the same tables (gains and fluxes), and one-line errors before any solving."""
 import json
 import os

@@ -1,4 +1,4 @@
-"""fluxpipe.heuristics.predict (issue 16, first part) against CASA's ft, from stored CASA output
+"""fluxpipe.heuristics.predict against CASA's ft, from stored CASA output
 (tests/data/casa_ft_components.npz, written by benchmarks/casa_oracle/ft_components.py with CASA
 6.7.0.31): a 1 Jy point 2" east, 1" north of the phase centre plus a 0.5 Jy 0.8" x 0.4" Gaussian
 at PA 30 deg, on 8 channels near 100 GHz."""

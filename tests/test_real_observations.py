@@ -1,4 +1,4 @@
-"""Real observations (issue 11): data without intents, solar-system references, science spws
+"""Real observations: data without intents, solar-system references, science spws
 and channel selections, flagged spws and fields, degenerate field lists, gross-error QA."""
 import json
 import os

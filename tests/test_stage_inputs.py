@@ -1,4 +1,4 @@
-"""`fluxpipe inputs STAGE` (issue 15, item 4): readable types and bounds, defaults, the heuristic
+"""`fluxpipe inputs STAGE`: readable types and bounds, defaults, the heuristic
 behind a blank value, and an example --set line that the recipe loader accepts."""
 import shlex
 

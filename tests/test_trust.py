@@ -1,4 +1,4 @@
-"""Trustworthy runs (issue 13): a bad-input and fault matrix through the CLI (exit code, one line
+"""Trustworthy runs: a bad-input and fault matrix through the CLI (exit code, one line
 naming the fix, every file of the MS byte-identical), locks, identity, resume by fingerprint,
 and a SIGKILL during write-back."""
 import hashlib
