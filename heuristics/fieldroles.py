@@ -3,7 +3,7 @@
 With scan intents (ALMA, modern VLA) the intents decide: AMPLITUDE is the reference; PHASE,
 BANDPASS, CHECK, POLARIZATION and DIFFGAIN fields are transferred; TARGET-only fields are never
 solved. Without intents (old VLA archives such as NGC5921) the names decide, as a CASA user
-would: a flux-density standard (3C286 = 1331+305 = J1331+3030, 3C48, 3C138, 3C147) or a
+would: a flux-density standard (3C286 = 1331+305 = J1331+3030, 3C48, 3C138, 3C147, 3C295, 1934-638 ...) or a
 solar-system body is the reference, else a field with a flux.csv model; other fields whose
 names are calibrator coordinates (J2000 'J0423-0120', B1950 '0423-013', VLA '1445+09900002_0')
 are transferred; the rest are targets. Every decision carries the rule that made it.

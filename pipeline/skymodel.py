@@ -1,8 +1,8 @@
 """Source models (setjy's job): the reference calibrator's model and its evaluation.
 
 A `SourceModel` is plain data (pydantic, JSON in the Context): Stokes I
-S(nu) = flux (nu/reffreq)^spix (spix list: log10 polynomial, CASA's convention), or Perley-Butler
-2017 for a standard, optionally a disk of diameter `disk_arcsec` with limb-darkening exponent
+S(nu) = flux (nu/reffreq)^spix (spix list: log10 polynomial, CASA's convention), or a flux-density
+standard (fluxpipe.models.standards: `origin` is its name, at the observation's epoch), optionally a disk of diameter `disk_arcsec` with limb-darkening exponent
 `limb`; `per_spw` holds flux.csv's per-spw values. A `Structure` (from a FITS model image or a
 component list, fluxpipe.components) replaces the point or disk: its visibilities
 (heuristics.predict, unit total flux per channel) times the spectrum, as setjy scales a model
@@ -21,9 +21,9 @@ from .fluxcsv import read_flux_csv
 from .heuristics import resolved, standards
 from .heuristics.constants import ARCSEC, C_LIGHT
 from .heuristics.predict import Components, predict
+from .models.standards import STANDARDS, auto_standard
 from .ms.metadata import MSMetadata
 
-PB2017 = "Perley-Butler 2017"
 STRUCTURE_ORIGIN = "the structure file's own fluxes"
 
 
@@ -75,12 +75,14 @@ class SourceModel(BaseModel):
     origin: str = ""
     disk_origin: str = ""           # where the diameter came from (user, ephemeris, fit, flux.csv)
     per_spw: dict[int, SpwValue] = Field(default_factory=dict)
+    source: str = ""                # the standard's name of the source (a standard's model)
+    epoch_year: float | None = None  # the observation's epoch (time-variable standards)
     structure: Structure | None = None    # image / component-list structure instead of point or disk
 
     def spectrum(self, spw: int, freq: np.ndarray) -> np.ndarray:
         """Stokes I (Jy) at `freq` (Hz) for spw `spw`."""
-        if self.origin == PB2017:
-            return standards.perley_butler_2017(standards.standard_name(self.field), freq)
+        if self.origin in STANDARDS:
+            return STANDARDS[self.origin].flux(self.source, freq, self.epoch_year)
         if self.origin == STRUCTURE_ORIGIN and self.structure is not None:
             return self.structure.own_spectrum(freq)
         v = self.per_spw.get(spw)
@@ -106,15 +108,18 @@ class SourceModel(BaseModel):
 def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
                     flux: float | None = None, spix=0.0, reffreq: float | None = None,
                     standard: str = "auto", disk_arcsec: float | None = None, limb: float = 0.0) -> SourceModel:
-    """Model of the reference calibrator. Priority: manual flux > flux.csv rows > standard.
-    disk_arcsec None: a flux.csv comment 'diameter=' if any, else a point source."""
+    """Model of the reference calibrator. A manual flux always wins; then by `standard`: 'auto'
+    takes the MS's flux.csv rows, else Perley-Butler 2017 where it knows the source, else
+    Stevens-Reynolds 2016 (1934-638); 'flux.csv' only the rows; a standard's name that standard
+    (an error when it does not know the source). disk_arcsec None: a flux.csv comment
+    'diameter=' if any, else a point source."""
     md.field_by_name(ref_field)
     if flux is not None:
         f0 = reffreq or np.mean([s.centre_freq for s in md.spws])
         return SourceModel(field=ref_field, flux=float(flux), reffreq=float(f0),
                            spix=[float(x) for x in np.atleast_1d(spix)], disk_arcsec=disk_arcsec or 0.0,
                            limb=limb, origin="manual")
-    if fluxcsv and os.path.exists(fluxcsv):
+    if standard in ("auto", "flux.csv") and fluxcsv and os.path.exists(fluxcsv):
         rows = [r for r in read_flux_csv(fluxcsv) if r.field == ref_field and r.ms in ("", md.name)]
         bad = [r for r in rows if r.spw >= len(md.spws)]
         if bad:
@@ -128,12 +133,19 @@ def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
             return SourceModel(field=ref_field, flux=first.I, reffreq=md.spws[first.spw].centre_freq,
                                spix=[first.spix], disk_arcsec=d, limb=limb, origin="flux.csv",
                                per_spw=per, disk_origin="flux.csv comment" if disk_arcsec is None and d else "")
-    std = standards.standard_name(ref_field)
-    if standard in ("auto", PB2017) and std:
-        return SourceModel(field=ref_field, disk_arcsec=disk_arcsec or 0.0, limb=limb, origin=PB2017)
-    raise NoFluxModel(f"no flux model for reference field '{ref_field}': not in flux.csv and not "
-                        f"a Perley-Butler 2017 standard; give setmodel.flux (and spix) or a "
-                        f"flux.csv row")
+    src = standards.standard_name(ref_field)
+    std = auto_standard(src) if standard == "auto" and src else STANDARDS.get(standard)
+    if std is not None and src in std.sources():
+        return SourceModel(field=ref_field, disk_arcsec=disk_arcsec or 0.0, limb=limb, origin=std.name,
+                           source=src, epoch_year=standards.decimal_year(float(np.mean(md.time_range))))
+    if std is not None:
+        raise NoFluxModel(f"{std.name} has no model for reference field '{ref_field}'"
+                          f"{f' ({src})' if src else ''}; it knows {', '.join(std.sources())}; set "
+                          f"setmodel.standard to one that does, or give setmodel.flux or a flux.csv row")
+    why = "no flux.csv row" if standard == "flux.csv" else \
+        "not in flux.csv and not a source of Perley-Butler 2017 or Stevens-Reynolds 2016"
+    raise NoFluxModel(f"no flux model for reference field '{ref_field}': {why}; give setmodel.flux "
+                      f"(and spix), a flux.csv row or setmodel.standard")
 
 
 def _comment_value(comment: str, key: str) -> float:

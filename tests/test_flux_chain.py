@@ -9,7 +9,8 @@ from fluxpipe.chain import run_chain
 from fluxpipe.errors import PipelineError
 from fluxpipe.gaincal import gaincal
 from fluxpipe.heuristics.outliers import outlier_flags
-from fluxpipe.heuristics.standards import perley_butler_2017, standard_name
+from fluxpipe.heuristics.standards import standard_name
+from fluxpipe.models.standards import STANDARDS
 from fluxpipe.ms import read_metadata
 from fluxpipe.sim import simulate
 from fluxpipe.skymodel import model_function, reference_model
@@ -140,7 +141,7 @@ def test_ngc5921_chain_matches_casa(ngc5921_pristine, tmp_path):
 
 
 def test_standards_and_bad_reference(small_sim):
-    assert perley_butler_2017("3C286", np.array([1.4134e9]))[0] == pytest.approx(15.0119, abs=1e-4)
+    assert STANDARDS["Perley-Butler 2017"].flux("3C286", np.array([1.4134e9]))[0] == pytest.approx(15.0119, abs=1e-4)
     assert standard_name("1331+30500002_0") == "3C286" and standard_name("J1331+3030") == "3C286"
     assert standard_name("0137+331") == "3C48" and standard_name("J0423-0120") is None
     ms, _ = small_sim

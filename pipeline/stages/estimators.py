@@ -14,10 +14,11 @@ import numpy as np
 
 from ..heuristics.fluxscale import gain_amplitudes
 from ..heuristics.jointflux import JointFit, joint_flux
+from ..models.standards import STANDARDS
 
-# Fractional accuracy of the reference's model, by its origin (reference-model term)
+# Fractional accuracy of the reference's model by its origin (reference-model term); a standard's
+# comes with its table entry (fluxpipe.models.standards)
 REFERENCE_ACCURACY = {
-    "Perley-Butler 2017": (0.02, "Perley-Butler 2017 quotes 1-2 % for its standards"),
     "solar-system": (0.05, "planet and moon models: ~5 % (ALMA's flux-scale accuracy)"),
     "flux.csv": (0.05, "catalogue flux of a calibrator: ~5 % (ALMA's flux-scale accuracy)"),
     "manual": (0.05, "a manual flux: assumed ~5 %"),
@@ -29,6 +30,8 @@ def reference_accuracy(model, user: float | None) -> tuple[float, str]:
         return user, "set by the user (fluxtransfer.reference_error)"
     if model.disk_arcsec > 0 and model.disk_origin and "ephemeris" in model.disk_origin:
         return REFERENCE_ACCURACY["solar-system"]
+    if model.origin in STANDARDS:
+        return STANDARDS[model.origin].accuracy, STANDARDS[model.origin].accuracy_note
     return REFERENCE_ACCURACY.get(model.origin, (0.05, "unknown origin: assumed ~5 %"))
 
 

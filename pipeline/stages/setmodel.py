@@ -8,10 +8,11 @@ extra pass over the reference's rows.
 """
 from __future__ import annotations
 
+import logging
 import os
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from ..components import content_sha, load_structure
 from ..context import CatalogueEntry, FieldRoleRecord, SpwRecord
@@ -22,11 +23,14 @@ from ..heuristics.disksize import fit_disk
 from ..heuristics.fieldroles import assign_roles
 from ..heuristics.solarsystem import body_name
 from ..heuristics.spwchoice import science_spws
+from ..models.standards import CHOICES, STANDARDS, lookup
 from ..ms import select
 from ..qa import QAScore
 from ..skymodel import STRUCTURE_ORIGIN, NoFluxModel, SourceModel, reference_model
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import field_list, reference_uv_data
+
+log = logging.getLogger(__name__)
 
 
 def reffile_path(reffile: str, ms_path: str) -> str:
@@ -75,10 +79,20 @@ class SetmodelSummary(Summary):
     spw_selection: str
 
 
+def _standard_name(v):
+    """A standard's alias (PB2017, Perley-Butler-2013 ...) -> its name; other values unchanged."""
+    if isinstance(v, str) and v not in CHOICES:
+        try:
+            return lookup(v).name
+        except KeyError:
+            return v
+    return v
+
+
 class SetmodelInputs(Inputs):
     reference: str = Field("", description="reference field(s), comma-separated", json_schema_extra={"blank": "intent AMPLITUDE; without intents, by name: a Perley-Butler 2017 standard, a solar-system body, a flux.csv row", "example": "J0423-0120"})
     reffile: str = Field("flux.csv", description="flux.csv path (relative paths: beside the MS)", json_schema_extra={"example": "/data/flux.csv"})
-    standard: str = Field("auto", description="'auto' or 'Perley-Butler 2017' for standard calibrators", json_schema_extra={"example": "Perley-Butler 2017"})
+    standard: Annotated[Literal[CHOICES], BeforeValidator(_standard_name)] = Field("auto", description="the reference's flux model: 'auto' (flux.csv row, else Perley-Butler 2017 where it knows the source, else Stevens-Reynolds 2016), 'flux.csv' (the row only) or one of setjy's standards (its name or alias, e.g. PB2013)", json_schema_extra={"example": "Perley-Butler 2013"})
     flux: float | None = Field(None, gt=0, description="manual Stokes I (Jy) at reffreq_hz; wins over reffile", json_schema_extra={"blank": "the standard's model (Perley-Butler 2017) or the reference's flux.csv row", "example": "1.25"})
     spix: list[float] = Field([0.0], description="spectral index [alpha] or log polynomial [a, b, ...] of a manual flux", json_schema_extra={"example": "[-0.7]"})
     reffreq_hz: float | None = Field(None, gt=0, description="reference frequency of a manual flux", json_schema_extra={"blank": "the mean centre frequency of the spws", "example": "100e9"})
@@ -144,6 +158,9 @@ class Setmodel(Stage):
             models[ref] = m
             notes.append(f"{ref}: {m.origin}" + (f", disk {m.disk_arcsec:.3f}\" ({m.disk_origin})"
                                                   if m.disk_arcsec > 0 else _structure_note(m.structure)))
+        spw_sel, spws, outside = self._in_range(md, models, spw_sel, spws)
+        if outside:
+            heur["spw"] = spw_sel
         if inputs.disk_arcsec == "fit":
             models = self._fit_sizes(s, models, spw_sel, inputs.limb)
             notes = [f"{r}: {m.origin}, disk {m.disk_arcsec:.3f}\" ({m.disk_origin})" for r, m in models.items()]
@@ -152,6 +169,10 @@ class Setmodel(Stage):
         fluxes = {s.id: float(main.evaluate(s.id, s.chan_freq[[len(s.chan_freq) // 2]])[0, 0])
                   for s in md.spws}
         qa = [QAScore(value=1.0, short="; ".join(notes), metric="model_origin", ms=ms, field=refs[0])]
+        if outside:
+            qa.append(QAScore(value=0.66, short=f"spw {', '.join(map(str, outside))} outside the reference "
+                              f"standard's range: no model flux there, not solved", metric="spws_outside_standard",
+                              metric_value=len(outside), ms=ms, field=refs[0]))
         transfer = [f.name for f in fields if f.role == "transfer"]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
                        summary=SetmodelSummary(
@@ -164,6 +185,31 @@ class Setmodel(Stage):
                        updates={"reference": refs[0], "references": refs, "reference_models": models,
                                 "catalogue": cat, "fields": fields, "transfer": transfer,
                                 "spws": spws, "spw_selection": spw_sel, "summary": md.summary()})
+
+    @staticmethod
+    def _in_range(md, models, spw_sel: str, spws: list[SpwRecord]):
+        """A standard is used only inside its published range: a spw whose centre lies outside it
+        gets no model flux (never an extrapolation) and is left out, with a warning."""
+        outside = []
+        for r in spws:
+            for ref, m in models.items():
+                std = STANDARDS.get(m.origin)
+                f = md.spws[r.id].centre_freq
+                if r.used and std is not None and not std.in_range(f):
+                    lo, hi = std.range_hz
+                    r.used, r.reason = False, (f"{f / 1e9:.4g} GHz is outside {std.name}'s range "
+                                               f"({lo / 1e9:.4g}-{hi / 1e9:.4g} GHz) for {ref}: no model flux")
+                    log.warning("%s spw %d: %s", md.name, r.id, r.reason)
+                    outside.append(r.id)
+        if not outside:
+            return spw_sel, spws, outside
+        used = [r.id for r in spws if r.used]
+        if not used:
+            raise PipelineError(f"{md.name}: every spw is outside the reference standard's range "
+                                f"({spws[0].reason}); choose another setmodel.standard or give setmodel.flux")
+        keep = ",".join(str(i) for i in used) if not spw_sel else \
+            ",".join(p for p in spw_sel.split(",") if int(p.split(":")[0]) in used)
+        return keep, spws, outside
 
     @staticmethod
     def _spws(md, spw: str) -> tuple[str, list[SpwRecord]]:

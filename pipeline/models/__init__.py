@@ -1,0 +1,1 @@
+"""Reference models: the flux-density standards (one table entry each, `standards`)."""
