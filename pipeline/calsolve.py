@@ -79,7 +79,8 @@ class SolveSpec:
 
 def solve_cube(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
                fields: list[int] | None = None, pre: list[ApplySpec] | None = None,
-               antennas: dict[int, list[int]] | None = None) -> CalTable:
+               antennas: dict[int, list[int]] | None = None,
+               minblperant: dict[int, int] | None = None) -> CalTable:
     """Solve gains for the cube's blocks of `fields` (all when None); see module doc."""
     nant = len(md.antennas)
     applier = Applier.for_ms(pre or [], md)
@@ -92,7 +93,7 @@ def solve_cube(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
     for b in cube.blocks(fields=fields):
         key = (b.field_id, b.spw_id, -1 if spec.combine_scan else b.scan)
         if group is not None and key != group and not spec.combine_scan:
-            _flush(pend, out_rows, spec, refants)
+            _flush(pend, out_rows, spec, refants, minblperant)
         group = key
         if antennas and antennas.get(b.field_id):
             keep = np.isin(b.antenna1, antennas[b.field_id]) & np.isin(b.antenna2, antennas[b.field_id])
@@ -123,26 +124,32 @@ def solve_cube(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
                 pend.sum_wt[sk], pend.sum_ww[sk] = st[k], sws[k]
                 pend.scan[sk] = b.scan
                 pend.t_mean[sk] = float(b.time[slot == k].mean())
-    _flush(pend, out_rows, spec, refants)
+    _flush(pend, out_rows, spec, refants, minblperant)
     return to_caltable(out_rows, spec.gaintype, md, nant)
 
 
-def _flush(pend: _Pending, out_rows: list, spec: SolveSpec, refs: list[int]) -> None:
-    keys = list(pend.sum_wr)
-    if not keys:
-        return
+def _flush(pend: _Pending, out_rows: list, spec: SolveSpec, refs: list[int],
+           minblperant: dict[int, int] | None = None) -> None:
+    """Solve the pending intervals; a field in `minblperant` (field -> value) uses its own."""
+    by_mbl: dict[int, list] = {}
+    for k in pend.sum_wr:
+        by_mbl.setdefault((minblperant or {}).get(k[0], spec.minblperant), []).append(k)
+    for mbl, keys in by_mbl.items():
+        _solve_keys(pend, keys, out_rows, spec, refs, mbl)
+    pend.__init__()
+
+
+def _solve_keys(pend: _Pending, keys: list, out_rows: list, spec: SolveSpec, refs: list[int], mbl: int) -> None:
     swr = np.stack([pend.sum_wr[k] for k in keys])
     sw = np.stack([pend.sum_w[k] for k in keys])
     X, W = apply_mode(*hermitian(swr, sw), spec.calmode)
-    sol = solve_gains(X, W, spec.calmode, refs, spec.minblperant, spec.minsnr,
-                      tie_pols=spec.gaintype == "T")
+    sol = solve_gains(X, W, spec.calmode, refs, mbl, spec.minsnr, tie_pols=spec.gaintype == "T")
     for n, k in enumerate(keys):
         ww = pend.sum_ww[k]
         t = pend.sum_wt[k] / ww + T_OFFSET if ww > 0 else pend.t_mean[k]
         out_rows.append({"time": t, "field": k[0], "spw": k[1], "scan": pend.scan[k],
                          "ref": int(sol.refant[n]), "gain": sol.gain[n], "err": sol.err[n],
                          "snr": sol.snr[n], "flag": sol.flag[n]})
-    pend.__init__()
 
 
 def to_caltable(rows: list[dict], gaintype: str, md: MSMetadata, nant: int) -> CalTable:

@@ -216,3 +216,21 @@ def test_degenerate_field_lists(tmp_path):
     ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "c"), ["fluxtransfer.transfer=J0530+1331,TargetX"],
                      weblog=False)
     assert set(ctx.ms["s.ms"].fluxes) == {"J0530+1331", "TargetX"}
+
+
+def test_planet_with_three_antennas_kept(tmp_path):
+    """A resolved planet whose ALMA selection keeps 3 antennas (peak_fraction 0.7 here): each has
+    2 baselines, so the reference's solves use minblperant 2 (ALMA's) and the run completes; its
+    fluxes agree with the truth within their (larger) errors."""
+    ms = str(tmp_path / "p.ms")
+    truth = simulate(ms, "alma_band6_planet", seed=3)
+    ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "o"), ["resolvedcal.peak_fraction=0.7"], weblog=False)
+    st = ctx.ms["p.ms"]
+    assert len(st.resolved.antennas) == 3 and not st.resolved.fell_back
+    for stage in ("phaseup", "ampsolve"):
+        rec = next(r for r in ctx.results if r.stage == stage)
+        assert rec.summary["reference_minblperant"] == 2
+    for f, r in st.fluxes.items():
+        for s, v in r.spws.items():
+            true = truth["fields"][f]["flux_per_spw"][s]
+            assert abs(v.flux_jy - true) < 3 * v.error_jy, (f, s, v.flux_jy / true - 1, v.error_jy / true)

@@ -42,6 +42,7 @@ class SolveSummary(Summary):
     table: str
     solutions: int
     flagged: int
+    reference_minblperant: int | None = None   # on a resolved reference's antenna subset
 
 
 class SolveInputs(Inputs):
@@ -121,10 +122,13 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
     pre = [apply_spec(context, needs(context, ms, pre_role, stage.name))] if pre_role else []
     cube, ref = s.cube()
     ants = {md.field_by_name(st.reference).id: st.resolved.antennas} if st.resolved.antennas else None
+    # on the resolved reference's few antennas, minblperant follows their number (ALMA: 2)
+    ref_mbl = min(inputs.minblperant, max(2, len(st.resolved.antennas) - 1)) if ants else None
     fields = cube_fields(st)
     spec = SolveSpec(parse_solint(solint), False, inputs.gaintype, calmode, inputs.minblperant,
                      inputs.minsnr)
-    ct = solve_cube(cube, md, spec, st.refants, fields=fields, pre=pre, antennas=ants)
+    ct = solve_cube(cube, md, spec, st.refants, fields=fields, pre=pre, antennas=ants,
+                    minblperant={k: ref_mbl for k in ants} if ants else None)
     if not (~ct.flag).any():
         raise NoDataError(f"no unflagged {stage.name} solutions in {ms}: all data flagged or below "
                           f"minsnr={inputs.minsnr}; check flags or lower {stage.name}.minsnr")
@@ -137,7 +141,8 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
     lib = [e for e in st.callibrary if e.role != role] + [
         CalEntry(role=role, table=rel, stage=stage.name, gainfield="nearest")]
     return Results(stage=stage.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
-                   summary=SolveSummary(table=rel, solutions=int(ct.flag.size), flagged=int(ct.flag.sum())),
+                   summary=SolveSummary(table=rel, solutions=int(ct.flag.size), flagged=int(ct.flag.sum()),
+                                        reference_minblperant=ref_mbl),
                    artefacts={"solutions": solutions_artefact(context, ms, stage.name, ct)},
                    updates={"callibrary": lib, "cube": ref})
 

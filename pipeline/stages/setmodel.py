@@ -67,6 +67,18 @@ class StructureSummary(BaseModel):
     reffreq_hz: float | None = None
 
 
+class StandardSummary(BaseModel):
+    """The (first) reference's flux-density standard as used: the source's name in it, the
+    epoch of its coefficients, their form and values, the standard's range and accuracy."""
+    name: str
+    source: str
+    epoch_year: float | None
+    form: str
+    coefficients: list
+    range_ghz: tuple[float, float]
+    accuracy: float
+
+
 class SetmodelSummary(Summary):
     reference: str                  # comma-separated
     origin: str
@@ -77,6 +89,16 @@ class SetmodelSummary(Summary):
     fields: list[FieldRoleRecord]
     spws: list[SpwRecord]
     spw_selection: str
+    standard: StandardSummary | None = None
+
+
+def _standard_summary(m) -> "StandardSummary | None":
+    std = STANDARDS.get(m.origin)
+    if std is None:
+        return None
+    return StandardSummary(name=std.name, source=m.source, epoch_year=m.epoch_year, form=std.form,
+                           coefficients=list(std.coefficients(m.source, m.epoch_year)),
+                           range_ghz=(std.range_hz[0] / 1e9, std.range_hz[1] / 1e9), accuracy=std.accuracy)
 
 
 def _standard_name(v):
@@ -181,7 +203,7 @@ class Setmodel(Stage):
                            structure=StructureSummary(kind=main.structure.kind, source=main.structure.source,
                                                       n=len(main.structure.weight), total_jy=main.structure.total_jy,
                                                       reffreq_hz=main.structure.reffreq_hz) if main.structure else None,
-                           fields=fields, spws=spws, spw_selection=spw_sel),
+                           fields=fields, spws=spws, spw_selection=spw_sel, standard=_standard_summary(main)),
                        updates={"reference": refs[0], "references": refs, "reference_models": models,
                                 "catalogue": cat, "fields": fields, "transfer": transfer,
                                 "spws": spws, "spw_selection": spw_sel, "summary": md.summary()})
