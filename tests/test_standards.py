@@ -60,3 +60,23 @@ def test_names_and_choices():
     f = np.array([10e9])
     assert abs(pb.flux("3C138", f, 1995.0)[0] / pb.flux("3C138", f, 2024.0)[0] - 1) > 0.01
     assert pb.flux("3C286", f, 1995.0)[0] == pb.flux("3C286", f, 2024.0)[0]
+
+
+def test_chosen_standard_scales_the_transfer_flux(ngc5921_copy, tmp_path):
+    """setmodel.standard picks the model: on NGC5921 Perley-Butler 2013 (alias PB2013) instead of
+    2017 scales 1445+099's flux by exactly the two models' ratio for 3C286 at the spw's frequency
+    (the amplitude gains scale as the square root of the model); a standard whose range holds no
+    spw is a one-line error naming the parameter."""
+    from fluxpipe import run_recipe
+    from fluxpipe.errors import PipelineError
+    runs = {std: run_recipe("gfluxscale", [ngc5921_copy], str(tmp_path / std), [f"setmodel.standard={std}",
+                            "fluxtransfer.estimator=casa"], weblog=False).ms["ngc5921.ms"]
+            for std in ("PB2017", "PB2013")}
+    v17, v13 = (runs[s].fluxes["1445+09900002_0"].spws[0] for s in ("PB2017", "PB2013"))
+    ratio = STANDARDS["Perley-Butler 2013"].flux("3C286", [v17.freq_hz], 1995.3)[0] / \
+        STANDARDS["Perley-Butler 2017"].flux("3C286", [v17.freq_hz], 1995.3)[0]
+    assert abs(ratio - 1) > 1e-3 and v13.flux_jy / v17.flux_jy == pytest.approx(ratio, rel=1e-5)
+    assert runs["PB2013"].reference_model.origin == "Perley-Butler 2013"
+    with pytest.raises(PipelineError, match="every spw is outside the reference standard's range.*setmodel.standard"):
+        run_recipe("gfluxscale", [ngc5921_copy], str(tmp_path / "sh"), ["setmodel.standard=Scaife-Heald 2012"],
+                   weblog=False)
