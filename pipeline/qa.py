@@ -106,3 +106,94 @@ def catalogue_qa(ms: str, fluxes: dict[str, FieldFlux], low: float = 0.7, high: 
         out.append(QAScore(value=v, short=msg, metric="catalogue_ratio", metric_value=x, ms=ms,
                            field=f, spw=str(worst)))
     return out
+
+
+# -- the stages' other scores (each stage calls its own; every threshold is here) ------------
+def stage_failed(ms: str, stage: str, error: str) -> QAScore:
+    return QAScore(value=0.0, short=f"{stage} failed: {error}", ms=ms)
+
+
+def flagged_fraction(ms: str, frac: float, kind: str) -> QAScore:
+    """A gain solve: 1 - the flagged fraction of its solutions."""
+    return QAScore(value=max(0.0, 1 - frac), short=f"{100 * frac:.1f} % of {kind} solutions flagged",
+                   metric="flagged_fraction", metric_value=frac, ms=ms)
+
+
+def outlier_flags(ms: str, n: int) -> QAScore:
+    """ampflag: 1.0 with no outlier, 0.9 with fewer than 5, else 0.66."""
+    v = 1.0 if not n else 0.9 if n < 5 else 0.66
+    return QAScore(value=v, short=f"{n} amplitude solutions flagged as outliers", metric="n_flagged",
+                   metric_value=n, ms=ms)
+
+
+def model_written(ms: str, names: list[str], rows: int) -> QAScore:
+    """writeback: 1.0 when rows were written, 0.5 when none."""
+    return QAScore(value=1.0 if rows else 0.5, short=f"MODEL_DATA written for {len(names)} fields ({rows} rows)",
+                   metric="rows_written", metric_value=rows, ms=ms)
+
+
+def tables_applied(ms: str, msg: str, n: int) -> QAScore:
+    return QAScore(value=1.0, short=msg, metric="n_tables", metric_value=n, ms=ms)
+
+
+def model_origin(ms: str, notes: list[str], field: str) -> QAScore:
+    return QAScore(value=1.0, short="; ".join(notes), metric="model_origin", ms=ms, field=field)
+
+
+def spws_outside_standard(ms: str, spws: list[int], field: str) -> QAScore:
+    """Spws the reference's standard has no model for (outside its range): 0.66."""
+    return QAScore(value=YELLOW, short=f"spw {', '.join(map(str, spws))} outside the reference standard's range: "
+                   f"no model flux there, not solved", metric="spws_outside_standard", metric_value=len(spws),
+                   ms=ms, field=field)
+
+
+def resolved_antennas(ms: str, n_kept: int, n_all: int, reason: str, fell_back: bool, field: str) -> QAScore:
+    """resolvedcal: 1.0, or 0.66 when too few antennas were left and all are used."""
+    return QAScore(value=YELLOW if fell_back else 1.0, short=f"{n_kept or 'all'} antennas for {field}: {reason}",
+                   metric="n_antennas", metric_value=n_kept or n_all, ms=ms, field=field)
+
+
+def disk_size_check(ms: str, field: str, model_arcsec: float, fit, delta_chi2: float, vis_diff: float,
+                    structure: str = "") -> QAScore:
+    """The reference model's size against the size the data fit: 0.2 when they differ by more
+    than 20 % and significantly (chi2 rise > 25, visibilities > 5 % apart on the longest
+    baseline), 0.6 for 10-20 %, else 1.0; 0.9 when too few rows to check."""
+    if fit is None:
+        return QAScore(value=0.9, short=f"{field}: too few good rows to check the model's size",
+                       metric="disk_size_check", ms=ms, field=field)
+    th, tm = fit.theta_arcsec, model_arcsec
+    rel = abs(th - tm) / max(th, tm, 1e-9)
+    significant = delta_chi2 > 25 and vis_diff > 0.05
+    what = "a point source" if tm == 0 else f"a {tm:.3f}\" disk"
+    msg = f"{field}: the data fit a {th:.3f}\" ± {fit.error_arcsec:.3f}\" disk, the model is {what}"
+    if structure:
+        msg = (f"{field}: divided by the {structure} model, the data fit a {th:.3f}\" ± "
+               f"{fit.error_arcsec:.3f}\" disk (a correct model leaves a point)")
+    if significant and rel > 0.2:
+        v, msg = 0.2, msg + ("; the structure model misses flux on long baselines: check the image"
+                             if structure else f"; set setmodel.disk_arcsec={th:.3f} or 'fit'")
+    elif significant and rel > 0.1:
+        v, msg = 0.6, msg + " (10-20 % apart)"
+    else:
+        v, msg = 1.0, msg + " (consistent)"
+    return QAScore(value=v, short=msg, long=f"chi2 rises by {delta_chi2:.1f} from the fitted size to the "
+                   f"model's; visibilities differ by {100 * vis_diff:.1f} % on the longest baseline.",
+                   metric="disk_size_arcsec", metric_value=th, units="arcsec", ms=ms, field=field)
+
+
+def antenna_outliers(ms: str, outliers: list[str]) -> QAScore:
+    """fluxtransfer (joint): 1.0 when no antenna's flux is off the joint value, else 0.8."""
+    return QAScore(value=1.0 if not outliers else 0.8,
+                   short=("no antenna gives a flux off the joint value" if not outliers else
+                          f"{len(outliers)} antenna fluxes off the joint value: " + ", ".join(outliers[:6])),
+                   metric="antenna_outliers", metric_value=len(outliers), ms=ms)
+
+
+def variability(field: str, n_ebs: int, score: float, chi2: float, dof: int, p: float, kind: str,
+                p_yellow: float, p_red: float) -> QAScore:
+    """crosseb: a field's fluxes across EBs (score from heuristics.crosseb.variability_score)."""
+    verdict = ("consistent" if score == 1.0 else f"disagree beyond their errors (p < {p_yellow:g})"
+               if score > 0.5 else f"vary (p < {p_red:g}): a variable source or a flux-scale problem in one EB")
+    return QAScore(value=score, short=f"{field}: fluxes of {n_ebs} EBs {verdict}",
+                   long=f"chi2 {chi2:.1f} for {dof} degrees of freedom (p = {p:.2g}) with the '{kind}' errors",
+                   metric="variability_chi2_p", metric_value=p, ms="all", field=field)

@@ -21,13 +21,12 @@ from typing import Union, get_args, get_origin
 
 import yaml
 
-from . import __version__
+from . import __version__, qa
 from .context import Context, MSState, StageRecord
 from .distribute import run_many
 from .errors import InputsError, PipelineError
 from .ms import read_metadata
 from .ms.metadata import ms_content
-from .qa import QAScore
 from .runguard import RunLock, check_ms_writable, check_outdir, ms_identity, unique_names
 from .session import Session
 from .stage import make_inputs
@@ -194,8 +193,7 @@ def _run_steps(s: Session, steps, resume: bool, progress) -> None:
             res = stage.run(s, inputs, user)
         except PipelineError as exc:
             context.results.append(StageRecord(index=i, stage=stage.name, ms=name, ok=False, error=str(exc),
-                                               qa=[QAScore(value=0.0, short=f"{stage.name} failed: {exc}",
-                                                           ms=name)],
+                                               qa=[qa.stage_failed(name, stage.name, str(exc))],
                                                seconds=time.perf_counter() - t))
             _record_io(st, s)
             context.save()

@@ -37,7 +37,7 @@ def test_fluxpipe_beside_a_package_named_pipeline(tmp_path):
     whl, = glob.glob(str(wheels / "fluxpipe-*.whl"))
     tops = {n.split("/")[0] for n in zipfile.ZipFile(whl).namelist() if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"fluxpipe"}, tops
-    subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", whl], check=True,
+    subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed", whl], check=True,
                    capture_output=True)
     code = ("import pipeline, fluxpipe, fluxpipe.recipe, fluxpipe.heuristics.jointflux as j; "
             "print(pipeline.WHO); print(fluxpipe.__file__); print(j.__file__); "

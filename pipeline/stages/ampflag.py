@@ -11,7 +11,7 @@ from ..caltable import CalTable, read_caltable
 from ..context import CalEntry, FlagRecord
 from ..heuristics import outliers
 from ..heuristics.fluxscale import gain_amplitudes
-from ..qa import QAScore
+from ..qa import outlier_flags
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import needs, solutions_artefact
 
@@ -67,9 +67,7 @@ class Ampflag(Stage):
             t.putcol("FLAG", ct.flag | new[:, None, :])
             t.close()
         ct.flag = ct.flag | new[:, None, :]
-        v = 1.0 if not flags else 0.9 if len(flags) < 5 else 0.66
-        qa = [QAScore(value=v, short=f"{len(flags)} amplitude solutions flagged as outliers",
-                      metric="n_flagged", metric_value=len(flags), ms=ms)]
+        qa = [outlier_flags(ms, len(flags))]
         lib = [e for e in st.callibrary if e.role != "amplitude"] + [
             CalEntry(role="amplitude", table=rel, stage=self.name, gainfield=src.gainfield,
                      interp=src.interp, spwmap=src.spwmap)]

@@ -18,7 +18,7 @@ from ..errors import NoDataError, PipelineError
 from ..gaincal import parse_solint
 from ..heuristics.constants import C_LIGHT
 from ..heuristics.derived import hand_amplitudes
-from ..qa import QAScore
+from ..qa import flagged_fraction
 from ..session import Session, cube_fields, field_list  # noqa: F401  (the stages' imports)
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 
@@ -136,8 +136,7 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
     write_caltable(context.abspath(rel), ct, md.path, cube.index.spw_chan)
     frac = float(ct.flag.mean())
     kind = "phase" if calmode == "p" else "amplitude"
-    qa = [QAScore(value=max(0.0, 1 - frac), short=f"{100 * frac:.1f} % of {kind} solutions flagged",
-                  metric="flagged_fraction", metric_value=frac, ms=ms)]
+    qa = [flagged_fraction(ms, frac, kind)]
     lib = [e for e in st.callibrary if e.role != role] + [
         CalEntry(role=role, table=rel, stage=stage.name, gainfield="nearest")]
     return Results(stage=stage.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),

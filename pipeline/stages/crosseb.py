@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from ..heuristics.crosseb import P_RED, P_YELLOW, consistency, variability_score
 from ..heuristics.fluxscale import fit_by_ic, spectral_fit
-from ..qa import QAScore, colour
+from ..qa import colour, variability
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 
 
@@ -148,12 +148,7 @@ class Crosseb(Stage):
                               "spidx_err": list(fit.spidx_err[1:]) if len(fit.spidx_err) > 1 else [0.0],
                               "order": fit.order, "note": fit.note}
             fields[f] = res
-            verdict = ("consistent" if score == 1.0 else f"disagree beyond their errors (p < {P_YELLOW:g})"
-                       if score > 0.5 else f"vary (p < {P_RED:g}): a variable source or a flux-scale problem in one EB")
-            qa.append(QAScore(value=score, short=f"{f}: fluxes of {len(ebs)} EBs {verdict}",
-                              long=f"chi2 {chi2:.1f} for {dof} degrees of freedom (p = {p:.2g}) with the "
-                                   f"'{kind}' errors", metric="variability_chi2_p", metric_value=p,
-                              ms="all", field=f))
+            qa.append(variability(f, len(ebs), score, chi2, dof, p, kind, P_YELLOW, P_RED))
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {"errors": kind}
                                                                           if inputs.errors == "auto" else {}),
                        summary=CrossebSummary(errors=kind, errors_why=why, fields=fields))

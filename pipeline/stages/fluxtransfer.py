@@ -14,7 +14,7 @@ from ..casa_fluxscale import compute, write_scaled
 from ..context import CalEntry, DerivedFlux, FieldFlux, SpectralFitResult, SpwFlux
 from ..errors import PipelineError
 from ..heuristics.derived import WeightedStats, row_means
-from ..qa import QAScore, catalogue_qa, completeness, snr_qa, spectral_consistency
+from ..qa import antenna_outliers, catalogue_qa, completeness, snr_qa, spectral_consistency
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import apply_spec, cube_fields, field_list, needs, save_artefact, uv_amplitudes
 from .estimators import antenna_table, joint_estimates, reference_accuracy
@@ -204,10 +204,7 @@ class Fluxtransfer(Stage):
         qa = [completeness(ms, fluxes, [(f, s) for f in tr for s in used]), snr_qa(ms, fluxes)]
         qa += spectral_consistency(ms, fluxes) + catalogue_qa(ms, fluxes, *inputs.catalogue_range)
         if inputs.estimator == "joint":
-            qa.append(QAScore(value=1.0 if not outliers else 0.8,
-                              short=("no antenna gives a flux off the joint value" if not outliers else
-                                     f"{len(outliers)} antenna fluxes off the joint value: " + ", ".join(outliers[:6])),
-                              metric="antenna_outliers", metric_value=len(outliers), ms=ms))
+            qa.append(antenna_outliers(ms, outliers))
         lib = [e for e in st.callibrary if e.role != "fluxscaled"] + [scaled]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
                        summary=FluxtransferSummary(

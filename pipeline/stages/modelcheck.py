@@ -14,7 +14,7 @@ import numpy as np
 
 from ..heuristics.disksize import ARCSEC, DiskFit, fit_disk
 from ..heuristics.resolved import disk_visibility
-from ..qa import QAScore
+from ..qa import QAScore, disk_size_check
 from .common import reference_uv_data
 
 
@@ -35,29 +35,8 @@ class ModelCheck:
                 "delta_chi2": self.delta_chi2, "visibility_difference": self.vis_diff}
 
     def qa(self, ms: str) -> QAScore:
-        f = self.fit
-        if f is None:
-            return QAScore(value=0.9, short=f"{self.field}: too few good rows to check the model's size",
-                           metric="disk_size_check", ms=ms, field=self.field)
-        th, tm = f.theta_arcsec, self.model_arcsec
-        rel = abs(th - tm) / max(th, tm, 1e-9)
-        significant = self.delta_chi2 > 25 and self.vis_diff > 0.05
-        what = "a point source" if tm == 0 else f"a {tm:.3f}\" disk"
-        msg = f"{self.field}: the data fit a {th:.3f}\" ± {f.error_arcsec:.3f}\" disk, the model is {what}"
-        if self.structure:
-            msg = (f"{self.field}: divided by the {self.structure} model, the data fit a {th:.3f}\" ± "
-                   f"{f.error_arcsec:.3f}\" disk (a correct model leaves a point)")
-        if significant and rel > 0.2:
-            v, msg = 0.2, msg + ("; the structure model misses flux on long baselines: check the image"
-                                 if self.structure else f"; set setmodel.disk_arcsec={th:.3f} or 'fit'")
-        elif significant and rel > 0.1:
-            v, msg = 0.6, msg + " (10-20 % apart)"
-        else:
-            v, msg = 1.0, msg + " (consistent)"
-        return QAScore(value=v, short=msg, long=f"chi2 rises by {self.delta_chi2:.1f} from the fitted "
-                       f"size to the model's; visibilities differ by {100 * self.vis_diff:.1f} % on the "
-                       f"longest baseline.", metric="disk_size_arcsec", metric_value=th, units="arcsec",
-                       ms=ms, field=self.field)
+        return disk_size_check(ms, self.field, self.model_arcsec, self.fit, self.delta_chi2, self.vis_diff,
+                               self.structure)
 
 
 def model_check(cube, md, st) -> ModelCheck:

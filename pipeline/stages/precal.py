@@ -19,7 +19,7 @@ from ..calapply import ApplySpec
 from ..context import CalEntry
 from ..errors import CalTableError
 from ..gaincal import load_specs
-from ..qa import QAScore
+from ..qa import tables_applied
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 
 
@@ -116,7 +116,7 @@ class Precal(Stage):
                                     interp=spec.interp, spwmap=spec.spwmap, calwt=spec.calwt))
         msg = (f"{len(entries)} tables pre-applied: " + ", ".join(f"{os.path.basename(r.table)} ({r.type})"
                                                               for r in rows)) if entries else "no tables to pre-apply"
-        qa = [QAScore(value=1.0, short=msg, metric="n_tables", metric_value=len(entries), ms=ms)]
+        qa = [tables_applied(ms, msg, len(entries))]
         lib = [e for e in st.callibrary if e.role != "precal"] + entries
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
                        summary=PrecalSummary(tables=rows), updates={"callibrary": lib})

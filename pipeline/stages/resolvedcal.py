@@ -12,7 +12,7 @@ from ..heuristics import resolved
 from ..heuristics.constants import ARCSEC
 from ..ms.metadata import MSMetadata
 from ..ms.select import antenna_ids
-from ..qa import QAScore
+from ..qa import resolved_antennas
 from ..skymodel import SourceModel
 from ..stage import Inputs, Results, Stage, record_inputs
 from .common import cube_fields, save_artefact, uv_amplitudes
@@ -87,10 +87,7 @@ class Resolvedcal(Stage):
         else:
             sel = select_resolved_antennas(md, st.reference_model, refs[0], inputs.peak_fraction)
             heur["antenna"] = ",".join(sel.names) if sel.antennas else ""
-        v = 1.0 if not sel.fell_back else 0.66
-        qa = [QAScore(value=v, short=f"{len(sel.antennas) or 'all'} antennas for {st.reference}: {sel.reason}",
-                      metric="n_antennas", metric_value=len(sel.antennas) or len(md.antennas), ms=ms,
-                      field=st.reference)]
+        qa = [resolved_antennas(ms, len(sel.antennas), len(md.antennas), sel.reason, sel.fell_back, st.reference)]
         check = model_check(cube, md, st)
         qa.append(check.qa(ms))
         art = {"ampuv": _ampuv_artefact(context, ms, md, cube, st)}

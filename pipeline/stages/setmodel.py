@@ -25,7 +25,7 @@ from ..heuristics.solarsystem import body_name
 from ..heuristics.spwchoice import science_spws
 from ..models.standards import CHOICES, STANDARDS, lookup
 from ..ms import select
-from ..qa import QAScore
+from ..qa import model_origin, spws_outside_standard
 from ..skymodel import STRUCTURE_ORIGIN, NoFluxModel, SourceModel, reference_model
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import field_list, reference_uv_data
@@ -190,11 +190,7 @@ class Setmodel(Stage):
         main = models[refs[0]]
         fluxes = {s.id: float(main.evaluate(s.id, s.chan_freq[[len(s.chan_freq) // 2]])[0, 0])
                   for s in md.spws}
-        qa = [QAScore(value=1.0, short="; ".join(notes), metric="model_origin", ms=ms, field=refs[0])]
-        if outside:
-            qa.append(QAScore(value=0.66, short=f"spw {', '.join(map(str, outside))} outside the reference "
-                              f"standard's range: no model flux there, not solved", metric="spws_outside_standard",
-                              metric_value=len(outside), ms=ms, field=refs[0]))
+        qa = [model_origin(ms, notes, refs[0])] + ([spws_outside_standard(ms, outside, refs[0])] if outside else [])
         transfer = [f.name for f in fields if f.role == "transfer"]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
                        summary=SetmodelSummary(

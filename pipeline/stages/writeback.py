@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..ms import Selection, select, write_model
-from ..qa import QAScore
+from ..qa import model_written
 from ..skymodel import fitted_model
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 
@@ -50,7 +50,6 @@ class Writeback(Stage):
         others = ("1 in the parallel hands, 0 in the cross hands" if (created or redo)
                   else "unchanged (what the column held before)")
         state = f"models of {', '.join(names)}; other rows {others}" if names else ""
-        qa = [QAScore(value=1.0 if n else 0.5, short=f"MODEL_DATA written for {len(names)} fields ({n} rows)",
-                      metric="rows_written", metric_value=n, ms=ms)]
+        qa = [model_written(ms, names, n)]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
                        summary=WritebackSummary(fields=names, rows=n), updates={"model_data": state})
