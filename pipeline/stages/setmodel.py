@@ -112,10 +112,10 @@ def _standard_name(v):
 
 
 class SetmodelInputs(Inputs):
-    reference: str = Field("", description="reference field(s), comma-separated", json_schema_extra={"blank": "intent AMPLITUDE; without intents, by name: a Perley-Butler 2017 standard, a solar-system body, a flux.csv row", "example": "J0423-0120"})
+    reference: str = Field("", description="reference field(s), comma-separated", json_schema_extra={"blank": "intent AMPLITUDE; without intents, by name: a flux-density standard's source, a solar-system body, a flux.csv row", "example": "J0423-0120"})
     reffile: str = Field("flux.csv", description="flux.csv path (relative paths: beside the MS)", json_schema_extra={"example": "/data/flux.csv"})
     standard: Annotated[Literal[CHOICES], BeforeValidator(_standard_name)] = Field("auto", description="the reference's flux model: 'auto' (flux.csv row, else Perley-Butler 2017 where it knows the source, else Stevens-Reynolds 2016), 'flux.csv' (the row only) or one of setjy's standards (its name or alias, e.g. PB2013)", json_schema_extra={"example": "Perley-Butler 2013"})
-    flux: float | None = Field(None, gt=0, description="manual Stokes I (Jy) at reffreq_hz; wins over reffile", json_schema_extra={"blank": "the standard's model (Perley-Butler 2017) or the reference's flux.csv row", "example": "1.25"})
+    flux: float | None = Field(None, gt=0, description="manual Stokes I (Jy) at reffreq_hz; wins over reffile", json_schema_extra={"blank": "by setmodel.standard: the reference's flux.csv row or a standard's model", "example": "1.25"})
     spix: list[float] = Field([0.0], description="spectral index [alpha] or log polynomial [a, b, ...] of a manual flux", json_schema_extra={"example": "[-0.7]"})
     reffreq_hz: float | None = Field(None, gt=0, description="reference frequency of a manual flux", json_schema_extra={"blank": "the mean centre frequency of the spws", "example": "100e9"})
     disk_arcsec: float | Literal["fit"] | None = Field(None, description="disk diameter of the reference (arcsec): 0 = point source, 'fit' = fitted to the data", json_schema_extra={"blank": "a solar-system body's from the MS's EPHEM table, else astropy's ephemeris; flux.csv 'diameter='; else a point source", "example": "fit"})
