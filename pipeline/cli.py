@@ -15,6 +15,17 @@ from .errors import PipelineError
 log = logging.getLogger("fluxpipe")
 
 
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (argparse prints the one-line error, exit 2)."""
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return v
+
 def _cmd_simulate(args) -> int:
     from .sim import simulate
     faults = {}
@@ -118,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a stage parameter (repeatable)")
     r.add_argument("--out", default="fluxpipe_out", help="output directory")
     r.add_argument("--resume", action="store_true", help="continue after the last completed stage")
-    r.add_argument("--parallel", type=int, default=1, help="MSes processed at once (local processes)")
+    r.add_argument("--parallel", type=_positive_int, default=1, help="MSes processed at once (local processes)")
     r.add_argument("--scheduler", default="", metavar="tcp://HOST:PORT",
                    help="run one task per MS on this dask.distributed scheduler (workers need the MS "
                         "paths and the output folder on a shared filesystem)")

@@ -7,6 +7,7 @@ fluxpipe writes ('# fluxpipe'), i.e. rows a user edited or wrote by hand survive
 from __future__ import annotations
 
 import csv
+import math
 import os
 from dataclasses import asdict, dataclass
 
@@ -37,10 +38,12 @@ class FluxRow:
 
 def read_flux_csv(path: str) -> list[FluxRow]:
     """Rows of a flux.csv; one-line errors for a file that is not such a CSV, a bad number, a
-    negative spw or a flux that is not positive."""
+    negative spw, a flux that is not positive and finite, and two rows for one (ms, field, spw)
+    with different fluxes (naming both lines). A UTF-8 byte-order mark (Excel's) is accepted."""
     rows = []
+    seen: dict[tuple, tuple[int, float]] = {}
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise PipelineError(f"{path} is not a readable text flux.csv ({exc.__class__.__name__}); give "
@@ -61,9 +64,16 @@ def read_flux_csv(path: str) -> list[FluxRow]:
             raise PipelineError(f"{path} line {n}: {exc}; fix the number in that row") from None
         if row.spw < 0:
             raise PipelineError(f"{path} line {n}: spw {row.spw} is negative; give the spw id")
-        if not row.I > 0:
+        if not (row.I > 0 and math.isfinite(row.I)):
             raise PipelineError(f"{path} line {n}: flux I = {row.I} Jy for {row.field} spw {row.spw} is "
-                                f"not positive; fix the row")
+                                f"not positive and finite; fix the row")
+        if row.key in seen:
+            first, flux = seen[row.key]
+            if flux != row.I:
+                raise PipelineError(f"{path} lines {first} and {n} give {row.field} spw {row.spw} of "
+                                    f"{row.ms or 'every MS'} two fluxes ({flux} and {row.I} Jy); keep one")
+            continue
+        seen[row.key] = (n, row.I)
         rows.append(row)
     return rows
 

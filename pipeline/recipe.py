@@ -82,6 +82,8 @@ def load_recipe(name: str, overrides: list[str] | None = None) -> list[tuple[str
         raise InputsError(f"cannot read recipe {path} ({exc}); give a readable YAML file") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("stages"), list):
         raise InputsError(f"{path}: a recipe needs a 'stages:' list of {{stage: {{param: value}}}} items")
+    if not doc["stages"]:
+        raise InputsError(f"{path}: the recipe's 'stages:' list is empty; give at least one stage")
     steps = []
     for item in doc["stages"]:
         if isinstance(item, dict) and len(item) != 1:

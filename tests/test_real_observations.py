@@ -212,10 +212,10 @@ def test_degenerate_field_lists(tmp_path):
     with pytest.raises(PipelineError, match=r"no transfer field besides the reference J0530\+1331; "
                                             r"fields: .*set fluxtransfer.transfer"):
         run_recipe("gfluxscale", [ms], str(tmp_path / "b"), ["setmodel.reference=J0530+1331"], weblog=False)
-    # a transfer field that is a target (never observed as a calibrator) still works when asked
-    ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "c"), ["fluxtransfer.transfer=J0530+1331,TargetX"],
-                     weblog=False)
-    assert set(ctx.ms["s.ms"].fluxes) == {"J0530+1331", "TargetX"}
+    # a science target as transfer field is refused (it is never solved, so it would get no flux)
+    with pytest.raises(PipelineError, match=r"TargetX is a science target .*give calibrators: J0530\+1331"):
+        run_recipe("gfluxscale", [ms], str(tmp_path / "c"), ["fluxtransfer.transfer=J0530+1331,TargetX"],
+                   weblog=False)
 
 
 def test_planet_with_three_antennas_kept(tmp_path):

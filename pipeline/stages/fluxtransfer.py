@@ -161,7 +161,11 @@ class Fluxtransfer(Stage):
         phase = needs(context, ms, "phase", self.name)
         heur = {}
         tr = [f.name for f in md.fields_named(inputs.transfer)]
+        targets = {f.name for f in st.fields if f.role == "target"}
         for t in tr:
+            if t in targets:
+                raise PipelineError(f"fluxtransfer.transfer: {t} is a science target (never solved); give "
+                                    f"calibrators: {', '.join(st.transfer) or 'none found'}")
             if t in st.references:
                 raise PipelineError(f"transfer field {t} is the reference; fields: {field_list(md)}; "
                                     f"leave {t} out of fluxtransfer.transfer")

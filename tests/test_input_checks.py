@@ -1,0 +1,45 @@
+"""Inputs refused early with one line that names what to change (issue 'Runs that survive ...',
+the cases built so far): flux.csv with a byte-order mark, conflicting flux.csv rows, an empty
+recipe, --parallel below 1, a target as transfer field."""
+import pytest
+from clirun import cli
+
+from fluxpipe import run_recipe
+from fluxpipe.errors import PipelineError
+from fluxpipe.fluxcsv import read_flux_csv
+from fluxpipe.sim import simulate
+
+HEADER = "ms,field,spw,I,Q,U,V,spix,uvmin,uvmax,comment\n"
+
+
+def test_flux_csv_bom_and_conflicts(tmp_path):
+    p = tmp_path / "flux.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + (HEADER + "s.ms,J0423-0120,0,3.2,0,0,0,-0.6,0,0,#\n").encode())
+    assert [r.I for r in read_flux_csv(str(p))] == [3.2]
+    p.write_text(HEADER + "s.ms,J0423-0120,0,3.2,0,0,0,-0.6,0,0,#\n" + "s.ms,J0423-0120,0,3.2,0,0,0,-0.6,0,0,#\n")
+    assert len(read_flux_csv(str(p))) == 1                      # the same row twice: one row
+    p.write_text(HEADER + "s.ms,J0423-0120,0,3.2,0,0,0,-0.6,0,0,#\n" + "s.ms,J0530+1331,0,1.0,0,0,0,0,0,0,#\n"
+                 + "s.ms,J0423-0120,0,4.5,0,0,0,-0.6,0,0,#\n")
+    with pytest.raises(PipelineError, match=r"lines 2 and 4 give J0423-0120 spw 0 of s.ms two fluxes \(3.2 and 4.5 Jy\)"):
+        read_flux_csv(str(p))
+    p.write_text(HEADER + "s.ms,J0423-0120,0,inf,0,0,0,-0.6,0,0,#\n")
+    with pytest.raises(PipelineError, match="not positive and finite"):
+        read_flux_csv(str(p))
+
+
+def test_empty_recipe_and_parallel(tmp_path):
+    ms = str(tmp_path / "s.ms")
+    simulate(ms, "small", seed=1)
+    (tmp_path / "empty.yaml").write_text("stages: []\n")
+    r = cli("run", str(tmp_path / "empty.yaml"), ms, "--out", str(tmp_path / "o"))
+    assert r.returncode == 1 and "list is empty" in r.stderr and r.stderr.strip().count("\n") == 0
+    for bad in ("0", "-2"):
+        r = cli("run", "gfluxscale", ms, "--out", str(tmp_path / "o"), "--parallel", bad)
+        assert r.returncode == 2 and "--parallel" in r.stderr and ">= 1" in r.stderr
+
+
+def test_target_as_transfer_is_refused(tmp_path):
+    ms = str(tmp_path / "s.ms")
+    simulate(ms, "small", seed=1)
+    with pytest.raises(PipelineError, match="fluxtransfer.transfer: TargetX is a science target"):
+        run_recipe("gfluxscale", [ms], str(tmp_path / "o"), ["fluxtransfer.transfer=TargetX"], weblog=False)
