@@ -12,7 +12,7 @@ import shlex
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from .context import Context, StageRecord
 from .errors import InputsError, valid_list
@@ -20,7 +20,18 @@ from .qa import QAScore
 
 
 class Inputs(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    """Every number finite (no inf, nan), and a boolean never taken for a number."""
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data):
+        if isinstance(data, dict):
+            for k, v in data.items():
+                f = cls.model_fields.get(k)
+                if isinstance(v, bool) and f is not None and "bool" not in str(f.annotation):
+                    raise ValueError(f"{k}: {v!r} is a boolean; give a {_type_text(f.annotation)}")
+        return data
 
 
 class Summary(BaseModel):
@@ -116,6 +127,8 @@ def make_inputs(stage: Stage, params: dict) -> Inputs:
         return stage.Inputs(**params)
     except ValidationError as exc:
         e = exc.errors()[0]
+        if not e["loc"]:        # a check of the whole model: its message names the parameter
+            raise InputsError(f"{stage.name}.{e['msg'].removeprefix('Value error, ')}") from None
         raise InputsError(f"{stage.name}.{'.'.join(map(str, e['loc']))}: {e['msg']} "
                           f"(got {e.get('input')!r})") from None
 

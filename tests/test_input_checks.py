@@ -43,3 +43,20 @@ def test_target_as_transfer_is_refused(tmp_path):
     simulate(ms, "small", seed=1)
     with pytest.raises(PipelineError, match="fluxtransfer.transfer: TargetX is a science target"):
         run_recipe("gfluxscale", [ms], str(tmp_path / "o"), ["fluxtransfer.transfer=TargetX"], weblog=False)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("phaseup.minsnr=true", "phaseup.minsnr: True is a boolean; give a float"),
+    ("fluxtransfer.catalogue_range=[1.4,0.7]", "0 < low < high"),
+    ("setmodel.disk_arcsec=-1", "greater than or equal to 0"),
+    ("setmodel.disk_arcsec=nan", "finite number"),
+    ("setmodel.flux=inf", "finite number"),
+    ("setmodel.spix=[1e999]", "finite number"),
+    ("setmodel.reffreq_hz=.inf", "finite number"),
+])
+def test_numeric_inputs_checked_at_load(override, message):
+    from fluxpipe.errors import InputsError
+    from fluxpipe.recipe import load_recipe
+    with pytest.raises(InputsError, match=message) as e:
+        load_recipe("gfluxscale", [override])
+    assert override.split("=")[0] in str(e.value) and "\n" not in str(e.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ..calapply import Applier
 from ..calsolve import applied
@@ -50,6 +50,13 @@ class FluxtransferInputs(Inputs):
     estimator: Literal["joint", "casa"] = Field("joint", description="'joint': all amplitude solutions fitted at once (SNR weights, outliers rejected, a gain drift where BIC at the measured noise and a held-out edge check support it); 'casa': CASA's fluxscale exactly")
     reference_error: float | None = Field(None, ge=0, lt=1, description="fractional accuracy of the reference model (the error budget's reference term)", json_schema_extra={"blank": "by the model's origin: Perley-Butler 2017 2 %; planets, moons, flux.csv catalogue and manual fluxes 5 %", "example": "0.03"})
     catalogue_range: list[float] = Field([0.7, 1.4], min_length=2, max_length=2, description="derived / catalogue flux outside [low, high] scores red (a gross flux-scale error)", json_schema_extra={"example": "[0.8,1.25]"})
+
+    @field_validator("catalogue_range")
+    @classmethod
+    def _ordered(cls, v):
+        if not 0 < v[0] < v[1]:
+            raise ValueError(f"give [low, high] with 0 < low < high, not {v}")
+        return v
 
 
 def field_fluxes(d: dict, st) -> dict[str, FieldFlux]:
