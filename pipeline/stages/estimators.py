@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..heuristics.fluxscale import gain_amplitudes
+from ..heuristics.fluxscale import gain_amplitudes, refspw_for
 from ..heuristics.jointflux import JointFit, joint_flux
 from ..models.standards import STANDARDS
 
@@ -35,13 +35,18 @@ def reference_accuracy(model, user: float | None) -> tuple[float, str]:
     return REFERENCE_ACCURACY.get(model.origin, (0.05, "unknown origin: assumed ~5 %"))
 
 
-def joint_estimates(ct, ref_ids: list[int], spws: list[int]) -> dict[int, JointFit]:
-    """The joint estimator per spw from the unflagged rows of an amplitude (T or G) table."""
+def joint_estimates(ct, ref_ids: list[int], spws: list[int], refspwmap: list[int] | None = None) -> dict[int, JointFit]:
+    """The joint estimator per spw from the unflagged rows of an amplitude (T or G) table. With
+    CASA's refspwmap, spw s's transfer solutions are fitted with the reference's solutions of
+    spw map[s] (their gains taken as one, as fluxscale does)."""
     amp = gain_amplitudes(ct.cparam)[:, 0, :].astype(float)
     ok = ~ct.flag[:, 0, :]
+    refspw = refspw_for(spws, refspwmap)
+    is_ref = np.isin(ct.field_id, ref_ids)
     out = {}
     for s in spws:
-        rows, pols = np.nonzero(ok & (ct.spw_id == s)[:, None])
+        want = np.where(is_ref, ct.spw_id == refspw[s], ct.spw_id == s)
+        rows, pols = np.nonzero(ok & want[:, None])
         if not len(rows):
             continue
         fit = joint_flux(amp[rows, pols], ct.snr[rows, 0, pols].astype(float), ct.field_id[rows],

@@ -232,7 +232,7 @@ def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, li
     from ..heuristics.fluxscale import fit_by_ic, spectral_fit
     ref_ids = [md.field_by_name(r).id for r in st.references]
     spws = sorted({s for r in fluxes.values() for s, v in r.spws.items() if not v.missing})
-    fits = joint_estimates(ct, ref_ids, spws) if inputs.estimator == "joint" else {}
+    fits = joint_estimates(ct, ref_ids, spws, inputs.refspwmap) if inputs.estimator == "joint" else {}
     frac, why = reference_accuracy(st.reference_model, inputs.reference_error)
     for r in fluxes.values():
         for s, v in r.spws.items():
