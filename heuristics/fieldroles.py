@@ -41,9 +41,19 @@ def reference_rule(name: str, catalogued: set[str]) -> str | None:
     return None
 
 
+def catalogue_intents(comment: str) -> set[str]:
+    """The intents an ALMA flux.csv comment names ('# field=J0423-0120 intents=AMPLITUDE,PHASE ...')."""
+    m = re.search(r"intents=([A-Z_,]+)", comment or "")
+    return set(m.group(1).split(",")) - {""} if m else set()
+
+
 def assign_roles(names: list[str], intents: list[set[str]], catalogued: set[str] = frozenset(),
-                 reference: list[str] | None = None, transfer: list[str] | None = None) -> list[FieldRole]:
-    """Roles of all fields; `reference`/`transfer` given by the user win (rule 'user')."""
+                 reference: list[str] | None = None, transfer: list[str] | None = None,
+                 catalogue_intents: dict[str, set[str]] | None = None) -> list[FieldRole]:
+    """Roles of all fields; `reference`/`transfer` given by the user win (rule 'user'). Without
+    intents in the MS (no STATE table, STATE_ID -1, old VLA data) the reference goes by name:
+    a standard, else a solar-system body, else the flux.csv rows whose comment says
+    intents=AMPLITUDE (as the ALMA pipeline writes them), else every flux.csv row."""
     has_intents = any(intents)
     roles: dict[int, FieldRole] = {}
     ids = {n: i for i, n in enumerate(names)}
@@ -59,6 +69,10 @@ def assign_roles(names: list[str], intents: list[set[str]], catalogued: set[str]
         for kind in ("flux-density standard", "solar-system body", "flux.csv"):
             hits = [(i, reference_rule(n, catalogued)) for i, n in enumerate(names)]
             hits = [(i, r) for i, r in hits if r and kind in r]
+            amp = [(i, r + " whose comment says intents=AMPLITUDE") for i, r in hits
+                   if "AMPLITUDE" in (catalogue_intents or {}).get(names[i], set())]
+            if kind == "flux.csv" and amp:
+                hits = amp
             if hits:
                 for i, r in hits:
                     roles[i] = FieldRole(i, names[i], "reference", r)
@@ -78,6 +92,8 @@ def assign_roles(names: list[str], intents: list[set[str]], catalogued: set[str]
             else:
                 roles[i] = FieldRole(i, n, "other", "no calibration intent" + (
                     f" ({','.join(sorted(intents[i]))})" if intents[i] else ""))
+        elif n in catalogued:
+            roles[i] = FieldRole(i, n, "transfer", "no intents; has a flux.csv row")
         elif CALIBRATOR_NAME.match(n):
             roles[i] = FieldRole(i, n, "transfer", "no intents; name is calibrator coordinates")
         else:

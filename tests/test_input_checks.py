@@ -60,3 +60,30 @@ def test_numeric_inputs_checked_at_load(override, message):
     with pytest.raises(InputsError, match=message) as e:
         load_recipe("gfluxscale", [override])
     assert override.split("=")[0] in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("how", ["state_id -1", "no STATE table"])
+def test_stateless_data_use_the_rules_by_name(tmp_path, how):
+    """Without intents (STATE_ID -1 or no STATE table) the reference is the flux.csv row whose
+    comment says intents=AMPLITUDE, the other catalogued calibrator is transferred, the target
+    stays a target; the fluxes are as with intents."""
+    import shutil
+
+    from casacore.tables import table
+    ms = str(tmp_path / "s.ms")
+    simulate(ms, "small", seed=5)
+    with_intents = run_recipe("gfluxscale", [ms], str(tmp_path / "a"), weblog=False).ms["s.ms"]
+    t = table(ms, ack=False, readonly=False)
+    t.putcol("STATE_ID", -1 + 0 * t.getcol("STATE_ID"))
+    if how == "no STATE table":
+        t.removekeyword("STATE")
+    t.close()
+    if how == "no STATE table":
+        shutil.rmtree(ms + "/STATE")
+    st = run_recipe("gfluxscale", [ms], str(tmp_path / "b"), weblog=False).ms["s.ms"]
+    roles = {f.name: f.role for f in st.fields}
+    assert roles == {"J0423-0120": "reference", "J0530+1331": "transfer", "TargetX": "target"}, st.fields
+    assert "intents=AMPLITUDE" in next(f.rule for f in st.fields if f.role == "reference")
+    for s, v in st.fluxes["J0530+1331"].spws.items():
+        w = with_intents.fluxes["J0530+1331"].spws[s]
+        assert abs(v.flux_jy - w.flux_jy) < 3 * w.error_jy

@@ -20,7 +20,7 @@ from ..ephemeris import body_size
 from ..errors import InputsError, PipelineError
 from ..fluxcsv import read_flux_csv
 from ..heuristics.disksize import fit_disk
-from ..heuristics.fieldroles import assign_roles
+from ..heuristics.fieldroles import assign_roles, catalogue_intents
 from ..heuristics.solarsystem import body_name
 from ..heuristics.spwchoice import science_spws
 from ..models.standards import CHOICES, STANDARDS, lookup
@@ -158,7 +158,8 @@ class Setmodel(Stage):
             if reffile and os.path.exists(reffile) else []
         user_refs = [f.name for f in md.fields_named(inputs.reference)]
         roles = assign_roles([f.name for f in md.fields], [f.intents for f in md.fields],
-                             {r.field for r in rows}, user_refs or None)
+                             {r.field for r in rows}, user_refs or None,
+                             catalogue_intents={r.field: catalogue_intents(r.comment) for r in rows})
         fields = [FieldRoleRecord(id=r.id, name=r.name, role=r.role, rule=r.rule,
                                   intents=sorted(md.fields[r.id].intents)) for r in roles]
         refs = [f.name for f in fields if f.role == "reference"]
