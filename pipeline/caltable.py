@@ -194,7 +194,18 @@ def _write_history(src: str, dst: str) -> None:
 
 
 def read_caltable(path: str) -> CalTable:
-    """Read a G, T, B, K or B TSYS table written by CASA or by fluxpipe."""
+    """Read a G, T, B, K or B TSYS table written by CASA or by fluxpipe. A table casacore cannot
+    read (truncated, damaged) or one without what a caltable has (its columns, SPECTRAL_WINDOW)
+    is a one-line CalTableError naming it."""
+    try:
+        return _read_caltable(path)
+    except (RuntimeError, KeyError, OSError) as exc:      # casacore's errors, a missing column
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise CalTableError(f"'{path}' cannot be read as a calibration table ({first}); give an "
+                            f"intact table written by gaincal/bandpass or fluxpipe") from None
+
+
+def _read_caltable(path: str) -> CalTable:
     from casacore.tables import table
     if not os.path.exists(os.path.join(str(path), "table.dat")):
         raise CalTableError(f"'{path}' is not a calibration table (no table.dat); give the path "
@@ -220,6 +231,8 @@ def read_caltable(path: str) -> CalTable:
                       path=os.path.abspath(str(path)))
     finally:
         tb.close()
+    if not os.path.exists(os.path.join(str(path), "SPECTRAL_WINDOW", "table.dat")):
+        raise CalTableError(f"'{path}' has no SPECTRAL_WINDOW subtable; give a complete calibration table")
     s = table(os.path.join(str(path), "SPECTRAL_WINDOW"), ack=False)
     ct.spw_freq = {i: np.asarray(s.getcell("CHAN_FREQ", i), float) for i in range(s.nrows())}
     s.close()

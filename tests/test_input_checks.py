@@ -87,3 +87,28 @@ def test_stateless_data_use_the_rules_by_name(tmp_path, how):
     for s, v in st.fluxes["J0530+1331"].spws.items():
         w = with_intents.fluxes["J0530+1331"].spws[s]
         assert abs(v.flux_jy - w.flux_jy) < 3 * w.error_jy
+
+
+@pytest.mark.parametrize("damage", ["table.dat cut", "data file cut", "no SPECTRAL_WINDOW"])
+def test_damaged_precal_table_is_one_line(tmp_path, damage):
+    """A precal table casacore cannot read, or that lacks a caltable's parts: exit 1, one line
+    naming the table (it was exit 3)."""
+    import glob
+    import os
+    import shutil
+    ms = str(tmp_path / "s.ms")
+    simulate(ms, "small", seed=1)
+    run_recipe("gfluxscale", [ms], str(tmp_path / "a"), weblog=False)
+    tab = str(tmp_path / "g.tbl")
+    shutil.copytree(str(tmp_path / "a" / "s.ms.phaseup.tbl"), tab)
+    if damage == "table.dat cut":
+        p = os.path.join(tab, "table.dat")
+        open(p, "r+b").truncate(os.path.getsize(p) // 2)
+    elif damage == "data file cut":
+        p = max(glob.glob(os.path.join(tab, "table.f*")), key=os.path.getsize)
+        open(p, "r+b").truncate(os.path.getsize(p) // 3)
+    else:
+        shutil.rmtree(os.path.join(tab, "SPECTRAL_WINDOW"))
+    r = cli("run", "gfluxscale", ms, "--out", str(tmp_path / "b"), "--set", f"precal.gaintable=[{tab}]")
+    assert r.returncode == 1 and r.stderr.strip().count("\n") == 0, (r.returncode, r.stderr[-600:])
+    assert "g.tbl" in r.stderr

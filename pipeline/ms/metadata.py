@@ -192,7 +192,11 @@ def content_fingerprint(path: str, skip_columns=("MODEL_DATA",)) -> list:
     import re
 
     from casacore.tables import table
-    t = table(path, ack=False)
+    try:
+        t = table(path, ack=False)
+    except RuntimeError as exc:         # casacore: a truncated or damaged table
+        raise MSError(f"'{path}' cannot be opened by casacore ({str(exc).strip().splitlines()[0][:100]}); "
+                      f"the table is truncated or damaged: give an intact copy") from None
     try:
         dm = t.getdminfo()
     finally:
