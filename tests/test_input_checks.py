@@ -112,3 +112,12 @@ def test_damaged_precal_table_is_one_line(tmp_path, damage):
     r = cli("run", "gfluxscale", ms, "--out", str(tmp_path / "b"), "--set", f"precal.gaintable=[{tab}]")
     assert r.returncode == 1 and r.stderr.strip().count("\n") == 0, (r.returncode, r.stderr[-600:])
     assert "g.tbl" in r.stderr
+
+
+def test_antenna_selection_that_keeps_nothing(tmp_path):
+    ms = str(tmp_path / "s.ms")
+    simulate(ms, "small", seed=1)
+    with pytest.raises(PipelineError, match=r"fluxtransfer.antenna='!\*' selects no antenna of s.ms"):
+        run_recipe("gfluxscale", [ms], str(tmp_path / "o"), ["fluxtransfer.antenna=!*"], weblog=False)
+    ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "p"), ["fluxtransfer.antenna=!DV01"], weblog=False)
+    assert all(v.flux_jy > 0 for v in ctx.ms["s.ms"].fluxes["J0530+1331"].spws.values())

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from ..calapply import Applier
 from ..calsolve import applied
 from ..caltable import read_caltable
-from ..casa_fluxscale import compute, write_scaled
+from ..casa_fluxscale import antenna_set, compute, write_scaled
 from ..context import CalEntry, DerivedFlux, FieldFlux, SpectralFitResult, SpwFlux
 from ..errors import PipelineError
 from ..heuristics.derived import WeightedStats, row_means
@@ -183,6 +183,9 @@ class Fluxtransfer(Stage):
             raise PipelineError(f"{ms}: no transfer field besides the reference {', '.join(st.references)}; "
                                 f"fields: {field_list(md)}; set fluxtransfer.transfer")
         tr_ids = [md.field_by_name(t).id for t in tr]
+        if inputs.antenna and not len(antenna_set(inputs.antenna, md)):
+            raise PipelineError(f"fluxtransfer.antenna={inputs.antenna!r} selects no antenna of {ms}; give "
+                                f"a selection that keeps some (names: {', '.join(a.name for a in md.antennas[:6])}, ...)")
         cube, ref = s.cube(fields=sorted(set(cube_fields(st)) | set(tr_ids)))
         ct = read_caltable(context.abspath(amp.table))
         have = set(np.unique(ct.field_id).tolist())
