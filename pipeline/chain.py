@@ -18,18 +18,12 @@ import os
 import yaml
 
 from .errors import InputsError, valid_list
-from .recipe import recipe_path, run_recipe
+from .recipe import load_recipe, run_recipe
 from .stages import get_stage
 
 
 def run_chain(ms: str, outdir: str, recipe: str = "gfluxscale", skip: tuple[str, ...] = (), **params) -> dict:
-    with open(recipe_path(recipe)) as fh:
-        doc = yaml.safe_load(fh)
-    steps = []
-    for item in doc["stages"]:
-        (name, p), = (item.items() if isinstance(item, dict) else [(item, {})])
-        if name not in skip:
-            steps.append((name, dict(p or {})))
+    steps = [(name, p) for name, p, _ in load_recipe(recipe) if name not in skip]
     used = set()
     for name, p in steps:
         for k, v in params.items():

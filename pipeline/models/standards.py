@@ -16,20 +16,18 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
 from ..heuristics import standards as hs
 
-_TABLES = None
 
-
+@cache
 def _tables() -> dict:
-    global _TABLES      # read once: the shipped, read-only coefficient tables
-    if _TABLES is None:
-        with open(os.path.join(os.path.dirname(__file__), "standards_tables.json")) as fh:
-            _TABLES = json.load(fh)["standards"]
-    return _TABLES
+    """The shipped, read-only coefficient tables (read on first use)."""
+    with open(os.path.join(os.path.dirname(__file__), "standards_tables.json")) as fh:
+        return json.load(fh)["standards"]
 
 
 # 1934-638's broken polynomial (Reynolds 1994, in log10 GHz; break at 10 GHz), as CASA has it

@@ -121,10 +121,14 @@ class MSMetadata:
         """'linear' (XX/YY) or 'circular' (RR/LL)."""
         return "circular" if any(c in ("RR", "LL") for c in self.corr_names) else "linear"
 
-    def fields_named(self, names: str) -> list[Field]:
+    def fields_named(self, names: str, known_only: bool = False) -> list[Field]:
         """The fields of a comma-separated list of names ('' -> []), each checked (an unknown
-        name is an error listing the valid ones): the one resolver of user field lists."""
-        return [self.field_by_name(t.strip()) for t in names.split(",") if t.strip()]
+        name is an error listing the valid ones; known_only: left out instead): the one
+        resolver of user field lists."""
+        toks = [t.strip() for t in names.split(",") if t.strip()]
+        if known_only:
+            return [f for f in self.fields if f.name in toks]
+        return [self.field_by_name(t) for t in toks]
 
     def field_by_name(self, name: str) -> Field:
         for f in self.fields:

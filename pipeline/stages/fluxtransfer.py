@@ -159,8 +159,7 @@ class Fluxtransfer(Stage):
     def cube_fields(self, s, inputs):
         """The user's transfer fields (setmodel's are in the cube anyway; an unknown name is
         reported by run)."""
-        names = {t.strip() for t in inputs.transfer.split(",")}
-        return {f.id for f in s.md.fields if f.name in names}
+        return {f.id for f in s.md.fields_named(inputs.transfer, known_only=True)}
 
     def run(self, s, inputs, user):
         context, ms, md, st = s.context, s.name, s.md, s.state

@@ -226,9 +226,14 @@ class Setmodel(Stage):
         if not used:
             raise PipelineError(f"{md.name}: every spw is outside the reference standard's range "
                                 f"({spws[0].reason}); choose another setmodel.standard or give setmodel.flux")
-        keep = ",".join(str(i) for i in used) if not spw_sel else \
-            ",".join(p for p in spw_sel.split(",") if int(p.split(":")[0]) in used)
-        return keep, spws, outside
+        if not spw_sel:
+            return ",".join(str(i) for i in used), spws, outside
+        parts = [p.strip() for p in spw_sel.split(",")]
+        if not all(p.split(":")[0].isdigit() for p in parts):
+            raise PipelineError(f"{md.name}: spw {', '.join(map(str, outside))} of setmodel.spw={spw_sel!r} "
+                                f"is outside the reference standard's range; list the spws in setmodel.spw "
+                                f"one by one without it")
+        return ",".join(p for p in parts if int(p.split(":")[0]) in used), spws, outside
 
     @staticmethod
     def _spws(md, spw: str) -> tuple[str, list[SpwRecord]]:
