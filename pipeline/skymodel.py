@@ -21,6 +21,8 @@ from .fluxcsv import read_flux_csv
 from .heuristics import resolved, standards
 from .heuristics.constants import ARCSEC, C_LIGHT
 from .heuristics.predict import Components, predict
+from .heuristics.solarsystem import body_name
+from .models import solar_system
 from .models.standards import STANDARDS, auto_standard
 from .ms.metadata import MSMetadata
 
@@ -78,11 +80,20 @@ class SourceModel(BaseModel):
     source: str = ""                # the standard's name of the source (a standard's model)
     epoch_year: float | None = None  # the observation's epoch (time-variable standards)
     structure: Structure | None = None    # image / component-list structure instead of point or disk
+    per_chan: dict[int, list[float]] = Field(default_factory=dict)   # Jy per channel (a body's model)
+    chan_freq: dict[int, list[float]] = Field(default_factory=dict)  # their channel centres (Hz)
+    minor_arcsec: float = 0.0       # > 0: an elliptical disk (disk_arcsec the major axis)
+    pa_deg: float = 0.0             # the major axis's position angle (N through E)
+    body: dict | None = None        # a solar-system body's model details (fluxpipe.models.solar_system)
 
     def spectrum(self, spw: int, freq: np.ndarray) -> np.ndarray:
         """Stokes I (Jy) at `freq` (Hz) for spw `spw`."""
         if self.origin in STANDARDS:
             return STANDARDS[self.origin].flux(self.source, freq, self.epoch_year)
+        if spw in self.per_chan:
+            f, v = np.asarray(self.chan_freq[spw]), np.asarray(self.per_chan[spw])
+            order = np.argsort(f)
+            return np.interp(np.asarray(freq, float), f[order], v[order])
         if self.origin == STRUCTURE_ORIGIN and self.structure is not None:
             return self.structure.own_spectrum(freq)
         v = self.per_spw.get(spw)
@@ -96,7 +107,14 @@ class SourceModel(BaseModel):
             st = self.structure
             return s[None, :] * predict(st.components(), uvw, np.asarray(freq, float), st.reffreq_hz)
         if self.disk_arcsec > 0 and uvw is not None:
-            q = np.hypot(uvw[:, 0], uvw[:, 1])[:, None] * np.asarray(freq)[None, :] / C_LIGHT
+            if self.minor_arcsec > 0:     # elliptical: the uv distance scaled along the minor axis
+                pa = np.deg2rad(self.pa_deg)
+                u_maj = uvw[:, 0] * np.sin(pa) + uvw[:, 1] * np.cos(pa)
+                u_min = (uvw[:, 0] * np.cos(pa) - uvw[:, 1] * np.sin(pa)) * self.minor_arcsec / self.disk_arcsec
+                r = np.hypot(u_maj, u_min)
+            else:
+                r = np.hypot(uvw[:, 0], uvw[:, 1])
+            q = r[:, None] * np.asarray(freq)[None, :] / C_LIGHT
             return s[None, :] * resolved.disk_visibility(q, self.disk_arcsec * ARCSEC, self.limb)
         return s[None, :]
 
@@ -107,7 +125,8 @@ class SourceModel(BaseModel):
 
 def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
                     flux: float | None = None, spix=0.0, reffreq: float | None = None,
-                    standard: str = "auto", disk_arcsec: float | None = None, limb: float = 0.0) -> SourceModel:
+                    standard: str = "auto", disk_arcsec: float | None = None, limb: float = 0.0,
+                    geometry: str = "correct") -> SourceModel:
     """Model of the reference calibrator. A manual flux always wins; then by `standard`: 'auto'
     takes the MS's flux.csv rows, else Perley-Butler 2017 where it knows the source, else
     Stevens-Reynolds 2016 (1934-638); 'flux.csv' only the rows; a standard's name that standard
@@ -133,6 +152,9 @@ def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
             return SourceModel(field=ref_field, flux=first.I, reffreq=md.spws[first.spw].centre_freq,
                                spix=[first.spix], disk_arcsec=d, limb=limb, origin="flux.csv",
                                per_spw=per, disk_origin="flux.csv comment" if disk_arcsec is None and d else "")
+    body = body_name(ref_field)
+    if body and standard in ("auto", solar_system.NAME):
+        return body_reference(md, ref_field, body, geometry, disk_arcsec, limb)
     src = standards.standard_name(ref_field)
     std = auto_standard(src) if standard == "auto" and src else STANDARDS.get(standard)
     if std is not None and src in std.sources():
@@ -146,6 +168,33 @@ def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
         "not in flux.csv and not a source of Perley-Butler 2017 or Stevens-Reynolds 2016"
     raise NoFluxModel(f"no flux model for reference field '{ref_field}': {why}; give setmodel.flux "
                       f"(and spix), a flux.csv row or setmodel.standard")
+
+
+def body_reference(md: MSMetadata, ref_field: str, body: str, geometry: str, disk_arcsec: float | None,
+                   limb: float) -> SourceModel:
+    """Butler-JPL-Horizons 2012 for a solar-system body at the field's first time stamp (CASA's
+    choice), channel by channel, as an elliptical disk (a user's disk_arcsec replaces it)."""
+    fid = md.field_by_name(ref_field).id
+    t0 = min((sc.start for sc in md.scans if fid in sc.field_ids), default=md.time_range[0])
+    per, freq, other = {}, {}, {}
+    alt = "casa" if geometry == "correct" else "correct"
+    for sw in md.spws:
+        lo, hi = sw.chan_freq - np.abs(sw.chan_width) / 2, sw.chan_freq + np.abs(sw.chan_width) / 2
+        bm = solar_system.body_model(body, t0 / 86400.0, lo, hi, geometry)
+        per[sw.id], freq[sw.id] = bm.fluxes.tolist(), sw.chan_freq.tolist()
+        mid = [len(lo) // 2]
+        other[sw.id] = float(solar_system.body_model(body, t0 / 86400.0, lo[mid], hi[mid], alt).fluxes[0])
+    info = {"body": body, "mjd": bm.mjd, "distance_au": bm.distance_au, "sub_earth_lat_deg": bm.sub_earth_lat_deg,
+            "radvel_km_s": bm.radvel_km_s, "radii_km": list(bm.radii_km), "major_arcsec": bm.major_arcsec,
+            "minor_arcsec": bm.minor_arcsec, "pa_deg": bm.pa_deg, "geometry": geometry, "source": bm.source,
+            "other_geometry": alt, "flux_other_geometry": other}
+    m = SourceModel(field=ref_field, origin=solar_system.NAME, limb=limb, per_chan=per, chan_freq=freq, body=info,
+                    disk_arcsec=bm.major_arcsec, minor_arcsec=bm.minor_arcsec, pa_deg=bm.pa_deg,
+                    disk_origin=f"{solar_system.NAME} ephemeris ({bm.source}), {bm.distance_au:.4f} AU, "
+                                f"{geometry} geometry")
+    if disk_arcsec is not None:
+        m.disk_arcsec, m.minor_arcsec, m.disk_origin = disk_arcsec, 0.0, "user"
+    return m
 
 
 def _comment_value(comment: str, key: str) -> float:

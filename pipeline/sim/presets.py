@@ -30,6 +30,7 @@ class SourceSpec:
     disk_arcsec: float = 0.0  # > 0: resolved disk of this diameter; < 0: from the body's ephemeris
     limb: float = 0.0         # limb darkening exponent: I(r) ~ (1 - r^2)^limb
     radius_km: float = 0.0    # a solar-system body's mean radius (with disk_arcsec < 0)
+    bjh: bool = False         # the body's Butler-JPL-Horizons 2012 model (elliptical, per channel), no flux.csv row
 
 
 @dataclass
@@ -131,6 +132,17 @@ def _band6_planet() -> Preset:
     return p
 
 
+def _band6_bjh() -> Preset:
+    """Band 6 with Uranus as the flux calibrator, its sky the Butler-JPL-Horizons 2012 model
+    (per channel, elliptical; computed by the simulator's own code) and no flux.csv row for it."""
+    p = _band6_planet()
+    p.name = "alma_band6_bjh"
+    p.sources[0] = SourceSpec("Uranus", "AMPLITUDE", 3.42, 18.4, 0.0, 0.0, disk_arcsec=-1.0,
+                              radius_km=25362.0, bjh=True)
+    p.ephemeris_table = False
+    return p
+
+
 def _band3_bandpass() -> Preset:
     """Band 3 with per-antenna delays (~0.3 ns) and bandpass ripples and roll-off in 64-channel
     windows: what precal's K and B tables must remove."""
@@ -176,6 +188,7 @@ def _small_fullpol() -> Preset:
 
 PRESETS = {"alma_band3": _band3, "small_fullpol": _small_fullpol, "alma_band6_resolved": _band6_resolved, "small": _small,
            "alma_mixed": _mixed, "alma_large": _large, "alma_band6_planet": _band6_planet,
+           "alma_band6_bjh": _band6_bjh,
            "alma_band3_bp": _band3_bandpass, "alma_band3_drift": _band3_drift}
 
 

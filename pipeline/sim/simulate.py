@@ -27,7 +27,7 @@ from ..fluxcsv import MARK, FluxRow, write_flux_csv
 from ..heuristics.constants import ARCSEC, C_LIGHT
 from ..ms.create import create_ms
 from .presets import ALMA_SITE, INTENT_MODES, PRESETS, Preset, get_preset  # noqa: F401
-from .sky import body_ephemeris, disk_profile, write_ephemeris_table
+from .sky import bjh_truth, body_ephemeris, disk_profile, elliptical_q, write_ephemeris_table
 
 DAY = 86400.0
 
@@ -124,7 +124,12 @@ def _airmass(times: np.ndarray, ra: float, lat: float) -> np.ndarray:
     return 1 / np.maximum(sin_el, 0.2)
 
 
-def source_flux(src: dict, freq_hz: np.ndarray) -> np.ndarray:
+def source_flux(src: dict, freq_hz: np.ndarray, spw: int | None = None) -> np.ndarray:
+    """The source's flux at `freq_hz`: its power law, or a body's per-channel truth of spw `spw`
+    (the channel mean when freq_hz is a scalar)."""
+    if "chan_flux" in src and spw is not None:
+        v = np.asarray(src["chan_flux"][spw])
+        return v.mean() if np.ndim(freq_hz) == 0 else v
     return src["flux_jy"] * (np.asarray(freq_hz) / src["reffreq_hz"]) ** src["spix"]
 
 
@@ -206,7 +211,13 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
         src = {"id": i, "intent": s.intent, "flux_jy": s.flux, "spix": s.spix,
                "reffreq_hz": p.reffreq_ghz * 1e9, "limb": s.limb,
                "disk_arcsec": ephem[s.name]["diameter_arcsec"] if s.disk_arcsec < 0 else s.disk_arcsec}
-        src["flux_per_spw"] = [float(source_flux(src, f.mean())) for f in spw_freqs[:nspw]]
+        if s.bjh:      # the body's Butler-JPL-Horizons 2012 model at its first scan (truth per channel)
+            first = next(k for k, (n, _) in enumerate(schedule) if n == s.name)
+            t_first = t_start + sum(d + 10.0 for _, d in schedule[:first]) + p.tint / 2
+            b = bjh_truth(s.name, t_first / DAY, spw_freqs[:nspw])
+            src.update(chan_flux=[x.tolist() for x in b["chan_flux"]], disk_arcsec=b["major_arcsec"],
+                       minor_arcsec=b["minor_arcsec"], pa_deg=b["pa_deg"], distance_au=b["distance_au"])
+        src["flux_per_spw"] = [float(source_flux(src, f.mean(), k)) for k, f in enumerate(spw_freqs[:nspw])]
         if p.ch_avg_of is not None:   # the CH_AVG spw holds the channel mean of its window
             src["flux_per_spw"].append(float(source_flux(src, spw_freqs[p.ch_avg_of]).mean()))
         truth["fields"][s.name] = src
@@ -256,7 +267,7 @@ def catalogue_rows(truth: dict, err: float, rng: np.random.Generator) -> list[Fl
     (the flux standard), off by a few per cent for the other calibrators."""
     rows = []
     for name, src in truth["fields"].items():
-        if src["intent"] == "TARGET":
+        if src["intent"] == "TARGET" or "chan_flux" in src:   # a body's model is not catalogued
             continue
         scale = 1.0 if src["intent"] == "AMPLITUDE" else 1 + err * rng.uniform(-1, 1)
         for spw in truth["spws"]:
@@ -298,9 +309,11 @@ def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, 
         blocks = []
         for s in range(nspw):
             f = spw_freqs[s]
-            model = np.broadcast_to(source_flux(src, f)[None, :], (n, len(f))).astype(complex)
+            model = np.broadcast_to(source_flux(src, f, s)[None, :], (n, len(f))).astype(complex)
             if src["disk_arcsec"] > 0:
-                q = np.hypot(uvw[:, 0], uvw[:, 1])[:, None] * f[None, :] / C_LIGHT
+                r = elliptical_q(uvw, src["disk_arcsec"], src["minor_arcsec"], src["pa_deg"]) \
+                    if "minor_arcsec" in src else np.hypot(uvw[:, 0], uvw[:, 1])
+                q = r[:, None] * f[None, :] / C_LIGHT
                 model = model * disk_profile(q, src["disk_arcsec"] * ARCSEC, src["limb"])
             gg = g[:, :, :, s]                                       # (t, a, p)
             gi = gg[:, a1, :].reshape(n, 2)

@@ -63,3 +63,39 @@ def write_ephemeris_table(out: str, field_id: int, name: str, e: dict) -> None:
         f.putcol("EPHEMERIS_ID", np.full(f.nrows(), -1, np.int32))
     f.putcell("EPHEMERIS_ID", field_id, 0)
     f.close()
+
+
+def bjh_truth(name: str, mjd: float, chan_freqs: list[np.ndarray]) -> dict:
+    """A body's Butler-JPL-Horizons 2012 sky written independently of the pipeline's
+    (heuristics.bjh2012): the shipped tables read here, linear interpolation in time and in Tb at
+    each channel centre (Doppler-shifted by the radial velocity), Rayleigh-Jeans-exact Planck less
+    the CMB, the correct apparent polar radius and the major axis perpendicular to the pole."""
+    h, k, c = 6.62607015e-34, 1.380649e-23, 299792458.0
+    path = os.path.join(os.path.dirname(__file__), "..", "models", "solar_system.npz")
+    with np.load(path) as z:
+        t = {key.split("/")[1]: z[key] for key in z.files if key.startswith(name + "/")}
+    days = t["mjd0"][0] + np.arange(len(t["Rho"]))
+    at = lambda col: float(np.interp(mjd, days, t[col]))  # noqa: E731
+    rho_m, lat, npang = at("Rho") * 1.4959787066e11, np.radians(at("DiskLat")), at("NP_ang")
+    v = at("RadVel") * 1.4959787066e11 / 86400.0                     # m/s
+    req, rp = 500.0 * (t["radii_km"][0] + t["radii_km"][1]), 1000.0 * t["radii_km"][2]
+    rpap = np.sqrt((req * np.sin(lat)) ** 2 + (rp * np.cos(lat)) ** 2)
+
+    def planck(f, temp):
+        return 2 * h * f ** 3 / c ** 2 / (np.exp(h * f / (k * temp)) - 1)
+    fluxes = []
+    for f in chan_freqs:
+        fb = f * (1 + v / c)
+        tb = np.interp(fb / 1e9, t["tb_ghz"], t["tb_k"])
+        fluxes.append(1e26 * (planck(fb, tb) - planck(fb, 2.725)) * np.pi * req * rpap / rho_m ** 2)
+    asec = 180 / np.pi * 3600
+    return {"chan_flux": fluxes, "major_arcsec": 2 * req / rho_m * asec, "minor_arcsec": 2 * rpap / rho_m * asec,
+            "pa_deg": (npang + 90.0) % 180.0, "distance_au": rho_m / 1.4959787066e11}
+
+
+def elliptical_q(uvw: np.ndarray, major: float, minor: float, pa_deg: float) -> np.ndarray:
+    """uv distance (m) of an elliptical disk mapped onto the circular disk of diameter `major`."""
+    pa = np.radians(pa_deg)
+    a = uvw[:, 0] * np.sin(pa) + uvw[:, 1] * np.cos(pa)
+    b = (uvw[:, 0] * np.cos(pa) - uvw[:, 1] * np.sin(pa)) * minor / major
+    return np.sqrt(a * a + b * b)

@@ -28,6 +28,8 @@ REFERENCE_ACCURACY = {
 def reference_accuracy(model, user: float | None) -> tuple[float, str]:
     if user is not None:
         return user, "set by the user (fluxtransfer.reference_error)"
+    if model.body is not None:
+        return REFERENCE_ACCURACY["solar-system"]
     if model.disk_arcsec > 0 and model.disk_origin and "ephemeris" in model.disk_origin:
         return REFERENCE_ACCURACY["solar-system"]
     if model.origin in STANDARDS:

@@ -23,6 +23,7 @@ from ..heuristics.disksize import fit_disk
 from ..heuristics.fieldroles import assign_roles, catalogue_intents
 from ..heuristics.solarsystem import body_name
 from ..heuristics.spwchoice import science_spws
+from ..models.solar_system import NAME
 from ..models.standards import CHOICES, STANDARDS, lookup
 from ..ms import select
 from ..qa import model_origin, spws_outside_standard
@@ -79,6 +80,23 @@ class StandardSummary(BaseModel):
     accuracy: float
 
 
+class BodySummary(BaseModel):
+    """A solar-system reference's Butler-JPL-Horizons 2012 model (fluxpipe.skymodel.body_reference)."""
+    body: str
+    mjd: float
+    distance_au: float
+    sub_earth_lat_deg: float
+    radvel_km_s: float
+    radii_km: list[float]
+    major_arcsec: float
+    minor_arcsec: float
+    pa_deg: float
+    geometry: str
+    source: str
+    other_geometry: str
+    flux_other_geometry: dict[int, float]   # at each spw's centre channel
+
+
 class SetmodelSummary(Summary):
     reference: str                  # comma-separated
     origin: str
@@ -90,6 +108,7 @@ class SetmodelSummary(Summary):
     spws: list[SpwRecord]
     spw_selection: str
     standard: StandardSummary | None = None
+    body: BodySummary | None = None
 
 
 def _standard_summary(m) -> "StandardSummary | None":
@@ -101,8 +120,15 @@ def _standard_summary(m) -> "StandardSummary | None":
                            range_ghz=(std.range_hz[0] / 1e9, std.range_hz[1] / 1e9), accuracy=std.accuracy)
 
 
+def _has_rows(reffile: str, md, ref: str) -> bool:
+    return bool(reffile and os.path.exists(reffile)
+                and any(r.field == ref and r.ms in ("", md.name) for r in read_flux_csv(reffile)))
+
+
 def _standard_name(v):
     """A standard's alias (PB2017, Perley-Butler-2013 ...) -> its name; other values unchanged."""
+    if isinstance(v, str) and v.lower().replace("-", " ") in ("butler jpl horizons 2012", "bjh2012"):
+        return NAME
     if isinstance(v, str) and v not in CHOICES:
         try:
             return lookup(v).name
@@ -114,7 +140,8 @@ def _standard_name(v):
 class SetmodelInputs(Inputs):
     reference: str = Field("", description="reference field(s), comma-separated", json_schema_extra={"blank": "intent AMPLITUDE; without intents, by name: a flux-density standard's source, a solar-system body, a flux.csv row", "example": "J0423-0120"})
     reffile: str = Field("flux.csv", description="flux.csv path (relative paths: beside the MS)", json_schema_extra={"example": "/data/flux.csv"})
-    standard: Annotated[Literal[CHOICES], BeforeValidator(_standard_name)] = Field("auto", description="the reference's flux model: 'auto' (flux.csv row, else Perley-Butler 2017 where it knows the source, else Stevens-Reynolds 2016), 'flux.csv' (the row only) or one of setjy's standards (its name or alias, e.g. PB2013)", json_schema_extra={"example": "Perley-Butler 2013"})
+    standard: Annotated[Literal[(*CHOICES, NAME)], BeforeValidator(_standard_name)] = Field("auto", description="the reference's flux model: 'auto' (flux.csv row, else Butler-JPL-Horizons 2012 for a solar-system body, Perley-Butler 2017 where it knows the source, else Stevens-Reynolds 2016), 'flux.csv' (the row only) or one of setjy's standards (its name or alias, e.g. PB2013, Butler-JPL-Horizons 2012)", json_schema_extra={"example": "Perley-Butler 2013"})
+    solar_system_geometry: Literal["correct", "casa"] = Field("correct", description="a solar-system body's apparent polar radius and disk orientation: 'correct', or 'casa' (CASA 6.7 takes the sub-Earth latitude in degrees as radians and puts the major axis along the pole); the other geometry's flux is shown beside", json_schema_extra={"example": "casa"})
     flux: float | None = Field(None, gt=0, description="manual Stokes I (Jy) at reffreq_hz; wins over reffile", json_schema_extra={"blank": "by setmodel.standard: the reference's flux.csv row or a standard's model", "example": "1.25"})
     spix: list[float] = Field([0.0], description="spectral index [alpha] or log polynomial [a, b, ...] of a manual flux", json_schema_extra={"example": "[-0.7]"})
     reffreq_hz: float | None = Field(None, gt=0, description="reference frequency of a manual flux", json_schema_extra={"blank": "the mean centre frequency of the spws", "example": "100e9"})
@@ -200,7 +227,8 @@ class Setmodel(Stage):
                            structure=StructureSummary(kind=main.structure.kind, source=main.structure.source,
                                                       n=len(main.structure.weight), total_jy=main.structure.total_jy,
                                                       reffreq_hz=main.structure.reffreq_hz) if main.structure else None,
-                           fields=fields, spws=spws, spw_selection=spw_sel, standard=_standard_summary(main)),
+                           fields=fields, spws=spws, spw_selection=spw_sel, standard=_standard_summary(main),
+                           body=main.body),
                        updates={"reference": refs[0], "references": refs, "reference_models": models,
                                 "catalogue": cat, "fields": fields, "transfer": transfer,
                                 "spws": spws, "spw_selection": spw_sel, "summary": md.summary()})
@@ -255,7 +283,9 @@ class Setmodel(Stage):
         disk = inputs.disk_arcsec if isinstance(inputs.disk_arcsec, float) else None
         origin = "user" if disk is not None else ""
         body = body_name(ref)
-        if disk is None and body:
+        bjh = body and inputs.flux is None and (inputs.standard == NAME or (
+            inputs.standard == "auto" and not _has_rows(reffile, md, ref)))
+        if disk is None and body and not bjh:
             size = body_size(md, md.field_by_name(ref).id, body)
             disk, origin = size.diameter_arcsec, f"{size.origin}; {size.distance_au:.4f} AU"
         structure = None
@@ -270,13 +300,13 @@ class Setmodel(Stage):
             disk = 0.0
         try:
             m = reference_model(md, ref, reffile, inputs.flux, inputs.spix, inputs.reffreq_hz,
-                                inputs.standard, disk, inputs.limb)
+                                inputs.standard, disk, inputs.limb, inputs.solar_system_geometry)
         except NoFluxModel:
             if structure is None:
                 raise
             m = SourceModel(field=ref, flux=structure.total_jy, reffreq=structure.reffreq_hz,
                             origin=STRUCTURE_ORIGIN)
-        if origin and m.disk_arcsec > 0:
+        if origin and m.disk_arcsec > 0 and m.origin != NAME:
             m.disk_origin = origin
         m.structure = structure
         return m
