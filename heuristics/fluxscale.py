@@ -87,7 +87,8 @@ def spectral_fit(freq: np.ndarray, fd: np.ndarray, fderr: np.ndarray, fitorder: 
     too few; one usable spw gives fitFluxd = fd with zero errors.
     """
     freq, fd, fderr = (np.asarray(a, float) for a in (freq, fd, fderr))
-    use = (fd > 0) & (fderr > 0)
+    # non-finite or vanishing errors (< 1e-6 of the flux: a degenerate estimate) would own the fit
+    use = (fd > 0) & np.isfinite(fd) & np.isfinite(fderr) & (fderr > 1e-6 * np.abs(fd))
     npoly = max(fitorder, 1) + 1
     if use.sum() < 2:
         good = fd > 0

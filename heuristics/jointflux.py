@@ -106,18 +106,39 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
     y, w = np.log(amp), snr ** 2
     use = np.ones(len(y), bool)
     fits, bic = {}, {}
-    ntimes = len(np.unique(np.round(time, 1)))
-    models = [m for m in MODELS if max(m) <= min(max_order, max(ntimes - 2, 0))]
+    rt = np.round(time, 1)
+    ntimes = len(np.unique(rt))
+    # a drift needs more solution times than its terms: common order k at least k + 3 times, and
+    # per-antenna order k at least k + 3 times on the antenna with the fewest (with fewer, the
+    # antenna's drift fits its few solutions exactly, the residuals vanish and the MAD with them)
+    per_ant_times = min(len(np.unique(rt[ant == a])) for a in np.unique(ant))
+    models = [m for m in MODELS if max(m) <= max_order and (m[0] == 0 or ntimes >= m[0] + 3)
+              and (m[1] == 0 or per_ant_times >= m[1] + 3)]
     # outliers are found once, with the most flexible model, so that every candidate model is
     # judged on the same solutions (a rigid model must not win by rejecting what it misfits)
     A = _design(fidx, ant, tau, nant, len(transfer), models[-1])
     u = use.copy()
     steps = [t for t in (64.0, 32.0, 16.0, 8.0) if t > reject] + [reject] * 4
+    n_field = {f: int((field == f).sum()) for f in np.unique(field)}
+    stop = ""
     for thr in steps:
         coef, cov, r, npar = _fit(y[u], w[u], A[u])
-        res = (y - A @ coef) * np.sqrt(w)
-        mad = 1.4826 * np.median(np.abs(res[u] - np.median(res[u])))
-        new = np.abs(res) <= thr * max(mad, 1e-9)
+        # residuals corrected for leverage; rows the fit reproduces by construction (h ~ 1: an
+        # antenna's only solution of a field) carry no information on the scatter
+        h = np.clip(w * np.einsum("ij,jk,ik->i", A, cov, A), 0, 1)
+        res = (y - A @ coef) * np.sqrt(w) / np.sqrt(np.clip(1 - h, 0.05, 1))
+        inf = u & (h < 0.95)
+        if inf.sum() < 3:
+            stop = "too few solutions to measure their scatter: no outlier rejection"
+            break
+        mad = 1.4826 * np.median(np.abs(res[inf] - np.median(res[inf])))
+        new = (np.abs(res) <= thr * max(mad, 1e-9)) | (h >= 0.95)
+        # never reject more than a fifth of the solutions, nor half of any field's: scatter that
+        # large is the data's (systematics), not outliers
+        if new.sum() < 0.8 * len(y) or any((new & (field == f)).sum() < 0.5 * n for f, n in n_field.items()):
+            stop = (f"outlier rejection stopped at {thr:g} sigma: it would remove more than a fifth of "
+                    f"the solutions or half of a field's (scatter above the nominal SNRs)")
+            break
         if np.array_equal(new, u) and thr == reject:
             break
         u = new
@@ -144,15 +165,21 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
         # the drift is extrapolated to the reference's scans: it is modelled only if it also
         # predicts the held-out solutions of a field nearest the reference better than constant gains
         gain = _edge_check(y, w, u, fidx, ant, tau, nant, len(transfer), field, time, reference, best)
-        if gain is not None and gain <= 0:
+        if gain is None:
+            # no field has three solution times: the extrapolation cannot be checked, and a field
+            # seen once is fitted exactly by the drift it pulls (its scatter absorbed, its error lost)
+            note = (f"drift {best} preferred by BIC (lower by {drop:.0f}) but no transfer field has three "
+                    f"solution times to check its extrapolation: constant gains kept")
+            best = models[0]
+        elif gain <= 0:
             note = (f"drift {best} preferred by BIC (lower by {drop:.0f}) but it does not predict the "
                     f"solutions nearest the reference: constant gains kept")
             best = models[0]
         else:
-            note = f"drift {best}: BIC lower by {drop:.0f}" + (
-                f"; predicts the held-out solutions nearest the reference {gain:.0%} better" if gain is not None else "")
+            note = (f"drift {best}: BIC lower by {drop:.0f}; predicts the held-out solutions nearest the "
+                    f"reference {gain:.0%} better")
     out = _result(fits[best], best, bic, y, w, field, ant, time, reference, transfer)
-    out.note = note
+    out.note = "; ".join(x for x in (note, stop) if x)
     return out
 
 
@@ -198,6 +225,8 @@ def _result(fit, order, bic, y, w, field, ant, time, reference, transfer) -> Joi
     resid = (y - full) / np.sqrt(np.clip(1 - h, 0.05, 1))
     ref_var = _scatter(resid, w, u, np.isin(field, reference), ant)       # the reference's own
     for j, f in enumerate(transfer):
+        if cov[base + j, base + j] <= 0 or not (u & (field == f)).any():
+            continue                      # no solution of the field left: no flux (not an arbitrary one)
         s = float(np.exp(2 * coef[base + j]))
         out.flux[f] = s
         out.n[f] = int((u & (field == f)).sum())
@@ -208,7 +237,9 @@ def _result(fit, order, bic, y, w, field, ant, time, reference, transfer) -> Joi
                 e = 1 / np.sqrt(float(np.sum(w[m])))
                 out.ant_ratio[(f, int(a))] = (s * float(np.exp(2 * ra)), 2 * s * float(np.exp(2 * ra)) * e)
         var = _scatter(resid, w, u, field == f, ant)
-        fitvar = cov[base + j, base + j] * out.chi2_red       # the fit's, at the measured noise
+        # the fit's, at the measured noise; with fewer than 10 degrees of freedom that measure is
+        # unreliable (an over-fitted model has chi2_red << 1): never below the nominal SNRs' then
+        fitvar = cov[base + j, base + j] * (out.chi2_red if dof >= 10 else max(out.chi2_red, 1.0))
         if var is not None:     # the field's and the reference's scatter, as in CASA's ratios
             var = max(var + (ref_var or 0.0), fitvar)
             out.stat_err[f] = float(2 * s * np.sqrt(var))
@@ -253,6 +284,8 @@ def _jackknife(y, w, A, u, time, base, transfer, out) -> dict[int, float]:
                 est[i, j] = np.exp(2 * coef[base + j])
     out_err = {}
     for j, f in enumerate(transfer):
+        if f not in out.stat_err:
+            continue
         e = est[:, j][np.isfinite(est[:, j])]
         k = len(e)
         if k < 3:

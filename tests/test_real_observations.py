@@ -15,7 +15,10 @@ from fluxpipe.sim import simulate
 # minblperant 4; benchmarks/casa_oracle/ngc5921_spw.py)
 CASA_1445_ALL = 2.5265708300171164
 CASA_1445_CH5_58 = 2.5273169919067158
-JOINT_1445_ALL = 2.510428281188727      # fluxpipe's joint estimator (regression value, commit 8e2c53e)
+# fluxpipe's joint estimator (regression value). 2.510428281188727 until the issue-22 rejection
+# rules (never more than a fifth of the solutions or half of a field's, leverage-corrected MAD):
+# +0.045 %, towards CASA's 2.52657
+JOINT_1445_ALL = 2.5115688012323134
 
 
 def errors(st, truth):

@@ -242,6 +242,10 @@ def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, li
                 continue
             v.casa_flux_jy, v.casa_error_jy = v.flux_jy, v.error_jy
             jf = fits.get(s)
+            if jf is not None and r.field_id in jf.flux and not _usable(jf, r.field_id):
+                v.drift_note = (f"joint estimator degenerate here (flux {jf.flux[r.field_id]:.4g} Jy, error "
+                                f"{jf.stat_err[r.field_id]:.2g} Jy): CASA's estimator used")
+                jf = None
             if jf is not None and r.field_id in jf.flux:
                 stat, temp = jf.stat_err[r.field_id], jf.temporal_err.get(r.field_id, 0.0)
                 v.joint_flux_jy, v.joint_error_jy = jf.flux[r.field_id], float(np.hypot(stat, temp))
@@ -268,6 +272,12 @@ def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, li
     rows, outliers = antenna_table(fits, ct.antenna_names or [a.name for a in md.antennas],
                                    [f.name for f in md.fields], npol)
     return rows, outliers, [frac, why]
+
+
+def _usable(jf, f: int) -> bool:
+    """A joint flux with a finite, non-vanishing error (>= 1e-6 of the flux)."""
+    flux, err = jf.flux[f], jf.stat_err[f]
+    return bool(np.isfinite(flux) and flux > 0 and np.isfinite(err) and err >= 1e-6 * flux)
 
 
 def missing_reason(cube, ct, field_id: int, spw: int) -> str:
