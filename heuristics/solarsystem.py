@@ -13,7 +13,7 @@ from .constants import ARCSEC, AU_KM
 RAD_TO_ARCSEC = 1 / ARCSEC
 
 MEAN_RADIUS_KM = {
-    "Mars": 3389.5, "Jupiter": 69911.0, "Uranus": 25362.0, "Neptune": 24622.0,
+    "Venus": 6051.8, "Mars": 3389.5, "Jupiter": 69911.0, "Uranus": 25362.0, "Neptune": 24622.0,
     "Callisto": 2410.3, "Ganymede": 2634.1, "Titan": 2574.73, "Io": 1821.49, "Europa": 1560.8,
     "Ceres": 469.7, "Pallas": 256.0, "Vesta": 262.7, "Juno": 123.3,
 }

@@ -130,8 +130,10 @@ def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
     """Model of the reference calibrator. A manual flux always wins; then by `standard`: 'auto'
     takes the MS's flux.csv rows, else Perley-Butler 2017 where it knows the source, else
     Stevens-Reynolds 2016 (1934-638); 'flux.csv' only the rows; a standard's name that standard
-    (an error when it does not know the source). disk_arcsec None: a flux.csv comment
-    'diameter=' if any, else a point source."""
+    (an error when it does not know the source). A solar-system body without a row (or with
+    standard 'Butler-JPL-Horizons 2012') gets that model (`body_reference`), in `geometry`
+    'correct' or 'casa'. disk_arcsec None: a flux.csv comment 'diameter=' if any, else a point
+    source."""
     md.field_by_name(ref_field)
     if flux is not None:
         f0 = reffreq or np.mean([s.centre_freq for s in md.spws])
