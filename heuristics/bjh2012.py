@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .constants import C_LIGHT
+
 H_PLANCK = 6.62607015e-34
 K_BOLTZMANN = 1.380649e-23
-C_LIGHT = 299792458.0
 T_CMB = 2.725
-AU_M = 1.4959787066e11
+AU_M = 1.4959787066e11              # CASA's AU and radian (solar_system_setjy), not IAU 2012's
 RAD_TO_ARCSEC = 2.0626480624710e5
 
 
@@ -60,9 +61,12 @@ def interpolate(x: np.ndarray, y: np.ndarray, v: float) -> float:
     return float(y[i]) if bad(val) else val
 
 
-def channel_mean(x: np.ndarray, y: np.ndarray, f_lo: float, f_hi: float) -> float:
-    """Mean of y over [f_lo, f_hi]: trapezoids through the table points inside (CASA's integrate_Tb)."""
-    y_lo, y_hi = interpolate(x, y, f_lo), interpolate(x, y, f_hi)
+def channel_mean(x: np.ndarray, y: np.ndarray, f_lo: float, f_hi: float,
+                 y_lo: float | None = None, y_hi: float | None = None) -> float:
+    """Mean of y over [f_lo, f_hi]: trapezoids through the table points inside (CASA's
+    integrate_Tb). y_lo, y_hi: y interpolated at the edges, when already known."""
+    y_lo = interpolate(x, y, f_lo) if y_lo is None else y_lo
+    y_hi = interpolate(x, y, f_hi) if y_hi is None else y_hi
     i_lo = nearest_index(x, f_lo)
     i_lo += f_lo > x[i_lo]
     i_hi = nearest_index(x, f_hi)
@@ -111,6 +115,9 @@ def channel_fluxes(tb_ghz: np.ndarray, tb_k: np.ndarray, lo_hz: np.ndarray, hi_h
     if lo.min() < x[0] or hi.max() > x[-1]:
         raise ValueError(f"frequencies {lo.min() / 1e9:.4g}-{hi.max() / 1e9:.4g} GHz outside the model's "
                          f"{x[0] / 1e9:.4g}-{x[-1] / 1e9:.4g} GHz")
-    mb = np.array([channel_mean(x, b, a, c) for a, c in zip(lo, hi)])
+    # adjacent channels share an edge: interpolate each distinct edge once
+    edges = np.unique(np.r_[lo, hi])
+    at = dict(zip(edges.tolist(), (interpolate(x, b, e) for e in edges)))
+    mb = np.array([channel_mean(x, b, a, c, at[a], at[c]) for a, c in zip(lo.tolist(), hi.tolist())])
     r_eq, r_pap = apparent_radii(radii_km, sub_earth_lat_deg, geometry)
     return disk_flux(mb, r_eq, r_pap, distance_au * AU_M)
