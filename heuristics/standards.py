@@ -34,16 +34,15 @@ ALIASES = {
     "CASSIOPEIA_A": ["CASSIOPEIA_A", "CASSIOPEIAA", "CASSIOPEIA A", "3C461", "J2323+5848"],
 }
 
+
 def log_polynomial(freq_hz: np.ndarray, coeffs, unit_hz: float) -> np.ndarray:
     """10^(sum_i c_i x^i), x = log10(nu / unit): the Perley-Butler, Perley-Taylor, Baars form."""
-    x = np.log10(np.asarray(freq_hz, float) / unit_hz)
-    return 10 ** sum(c * x ** i for i, c in enumerate(coeffs))
+    return power_law(freq_hz, 10 ** coeffs[0], unit_hz, coeffs[1:])
 
 
 def scaife_heald(freq_hz: np.ndarray, coeffs) -> np.ndarray:
     """Scaife & Heald 2012: S = A0 10^(sum_i>0 A_i x^i), x = log10(nu / 150 MHz)."""
-    x = np.log10(np.asarray(freq_hz, float) / 150e6)
-    return coeffs[0] * 10 ** sum(c * x ** i for i, c in enumerate(coeffs[1:], start=1))
+    return power_law(freq_hz, coeffs[0], 150e6, coeffs[1:])
 
 
 def nearest_epoch(epochs: np.ndarray, table: list, year: float | None) -> list:

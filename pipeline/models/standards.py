@@ -68,7 +68,6 @@ class FluxStandard:
         return self.range_hz[0] <= freq_hz <= self.range_hz[1]
 
 
-
 STANDARDS: dict[str, FluxStandard] = {s.name: s for s in (
     FluxStandard("Perley-Butler 2017", ("PB2017", "Perley-Butler-2017"), "logpoly_ghz", 0.02,
                  "Perley-Butler 2017 quotes 1-2 % for its standards", (0.05e9, 50e9),
