@@ -120,11 +120,6 @@ def _standard_summary(m) -> "StandardSummary | None":
                            range_ghz=(std.range_hz[0] / 1e9, std.range_hz[1] / 1e9), accuracy=std.accuracy)
 
 
-def _has_rows(reffile: str, md, ref: str) -> bool:
-    return bool(reffile and os.path.exists(reffile)
-                and any(r.field == ref and r.ms in ("", md.name) for r in read_flux_csv(reffile)))
-
-
 def _standard_name(v):
     """A standard's alias (PB2017, Perley-Butler-2013 ...) -> its name; other values unchanged."""
     if isinstance(v, str) and v.lower().replace("-", " ") in ("butler jpl horizons 2012", "bjh2012"):
@@ -281,13 +276,6 @@ class Setmodel(Stage):
     @staticmethod
     def _model(md, ref, reffile, inputs):
         disk = inputs.disk_arcsec if isinstance(inputs.disk_arcsec, float) else None
-        origin = "user" if disk is not None else ""
-        body = body_name(ref)
-        bjh = body and inputs.flux is None and (inputs.standard == NAME or (
-            inputs.standard == "auto" and not _has_rows(reffile, md, ref)))
-        if disk is None and body and not bjh:
-            size = body_size(md, md.field_by_name(ref).id, body)
-            disk, origin = size.diameter_arcsec, f"{size.origin}; {size.distance_au:.4f} AU"
         structure = None
         if inputs.model_image or inputs.components:
             if inputs.model_image and inputs.components:
@@ -306,8 +294,14 @@ class Setmodel(Stage):
                 raise
             m = SourceModel(field=ref, flux=structure.total_jy, reffreq=structure.reffreq_hz,
                             origin=STRUCTURE_ORIGIN)
-        if origin and m.disk_arcsec > 0 and m.origin != NAME:
-            m.disk_origin = origin
+        if disk is not None and m.disk_arcsec > 0 and m.origin != NAME:
+            m.disk_origin = "user"
+        body = body_name(ref)
+        if body and disk is None and structure is None and m.origin != NAME:
+            # a body's flux.csv row or manual flux: the disk from the ephemeris (Butler-JPL-Horizons
+            # models carry their own)
+            size = body_size(md, md.field_by_name(ref).id, body)
+            m.disk_arcsec, m.disk_origin = size.diameter_arcsec, f"{size.origin}; {size.distance_au:.4f} AU"
         m.structure = structure
         return m
 
