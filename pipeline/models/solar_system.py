@@ -20,6 +20,7 @@ from ..heuristics import bjh2012
 
 HERE = os.path.dirname(__file__)
 NAME = "Butler-JPL-Horizons 2012"
+ALIASES = ("BJH2012",)              # setmodel.standard also takes these (case, spaces, hyphens ignored)
 NOT_SHIPPED = ("Mars", "Ceres", "Pallas", "Vesta", "Lutetia")
 UNSUPPORTED = ("Saturn", "Mercury", "Moon", "Sun", "Pluto")
 

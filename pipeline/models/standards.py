@@ -109,11 +109,16 @@ STANDARDS: dict[str, FluxStandard] = {s.name: s for s in (
 CHOICES = ("auto", "flux.csv", *STANDARDS)
 
 
+def same_name(name: str, names) -> bool:
+    """`name` is one of `names`, case, spaces and hyphens ignored."""
+    key = lambda n: n.replace(" ", "").replace("-", "").lower()  # noqa: E731
+    return key(name) in {key(n) for n in names}
+
+
 def lookup(name: str) -> FluxStandard:
-    """A standard by its name or an alias (case and spaces ignored)."""
-    key = name.replace(" ", "").replace("-", "").lower()
+    """A standard by its name or an alias (case, spaces and hyphens ignored)."""
     for s in STANDARDS.values():
-        if key in {n.replace(" ", "").replace("-", "").lower() for n in (s.name, *s.aliases)}:
+        if same_name(name, (s.name, *s.aliases)):
             return s
     raise KeyError(name)
 

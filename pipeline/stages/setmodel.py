@@ -23,8 +23,8 @@ from ..heuristics.disksize import fit_disk
 from ..heuristics.fieldroles import assign_roles, catalogue_intents
 from ..heuristics.solarsystem import body_name
 from ..heuristics.spwchoice import science_spws
-from ..models.solar_system import NAME
-from ..models.standards import CHOICES, STANDARDS, lookup
+from ..models.solar_system import ALIASES, NAME
+from ..models.standards import CHOICES, STANDARDS, lookup, same_name
 from ..ms import select
 from ..qa import model_origin, spws_outside_standard
 from ..skymodel import STRUCTURE_ORIGIN, NoFluxModel, SourceModel, reference_model
@@ -122,7 +122,7 @@ def _standard_summary(m) -> "StandardSummary | None":
 
 def _standard_name(v):
     """A standard's alias (PB2017, Perley-Butler-2013 ...) -> its name; other values unchanged."""
-    if isinstance(v, str) and v.lower().replace("-", " ") in ("butler jpl horizons 2012", "bjh2012"):
+    if isinstance(v, str) and same_name(v, (NAME, *ALIASES)):
         return NAME
     if isinstance(v, str) and v not in CHOICES:
         try:
