@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__
-from .errors import CalTableError
+from .errors import CalTableError, first_line
 
 VISCAL = {"G": "G Jones", "T": "T Jones", "B": "B Jones", "K": "K Jones", "TSYS": "B TSYS"}
 FLOAT_TYPES = ("K Jones", "B TSYS")     # FPARAM tables: delays (ns), system temperatures (K)
@@ -200,7 +200,7 @@ def read_caltable(path: str) -> CalTable:
     try:
         return _read_caltable(path)
     except (RuntimeError, KeyError, OSError) as exc:      # casacore's errors, a missing column
-        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc, 120)
         raise CalTableError(f"'{path}' cannot be read as a calibration table ({first}); give an "
                             f"intact table written by gaincal/bandpass or fluxpipe") from None
 

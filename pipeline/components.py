@@ -32,7 +32,7 @@ import os
 import numpy as np
 import yaml
 
-from .errors import PipelineError
+from .errors import PipelineError, first_line
 from .heuristics.constants import ARCSEC
 from .skymodel import Structure
 
@@ -83,7 +83,7 @@ def _from_image(path: str, ra0: float, dec0: float) -> Structure:
                 raise PipelineError(f"{path}: no image data in the FITS file; give a model image")
             header, data = hdu.header, np.asarray(hdu.data, float)
     except OSError as exc:
-        raise PipelineError(f"{path}: not a readable FITS file ({str(exc).splitlines()[0]}); give a FITS "
+        raise PipelineError(f"{path}: not a readable FITS file ({first_line(exc)}); give a FITS "
                             f"model image (exportfits) or a component list") from None
     unit = str(header.get("BUNIT", "")).replace(" ", "").upper()
     if unit not in ("JY/PIXEL", "JY/PIX"):
@@ -126,7 +126,7 @@ def _from_casa_image(path: str, ra0: float, dec0: float) -> Structure:
     try:
         im = image(path)
     except RuntimeError as exc:
-        raise PipelineError(f"{path}: not a readable CASA image ({str(exc).splitlines()[0][:80]}); give a "
+        raise PipelineError(f"{path}: not a readable CASA image ({first_line(exc, 80)}); give a "
                             f"CASA or FITS model image or a component list") from None
     if im.unit().replace(" ", "").upper() not in ("JY/PIXEL", "JY/PIX"):
         raise PipelineError(f"{path}: its unit is '{im.unit()}', not Jy/pixel; give a model image of CLEAN "
@@ -158,7 +158,7 @@ def _from_list(path: str, ra0: float, dec0: float) -> Structure:
         with open(path) as fh:
             doc = yaml.safe_load(fh)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise PipelineError(f"{path}: not a readable YAML/JSON component list ({str(exc).splitlines()[0]}); "
+        raise PipelineError(f"{path}: not a readable YAML/JSON component list ({first_line(exc)}); "
                             f"see the fluxpipe.components docstring for the format") from None
     comps = doc.get("components") if isinstance(doc, dict) else None
     if not isinstance(comps, list) or not comps:

@@ -178,7 +178,7 @@ class Context(BaseModel):
     def load(cls, outdir: str) -> "Context":
         from pydantic import ValidationError
 
-        from .errors import PipelineError
+        from .errors import PipelineError, first_line
         p = os.path.join(outdir, "context.json")
         if not os.path.exists(p):
             raise PipelineError(f"no context.json in {outdir}; give the output folder of a fluxpipe run")
@@ -186,7 +186,7 @@ class Context(BaseModel):
             with open(p) as fh:
                 ctx = cls.model_validate(json.load(fh))
         except (OSError, UnicodeDecodeError, ValueError, ValidationError) as exc:
-            first = str(exc).splitlines()[0][:120]
+            first = first_line(exc, 120)
             raise PipelineError(f"{p} is not a readable fluxpipe context ({first}); remove it and run "
                                 f"again without --resume") from None
         ctx.outdir = os.path.abspath(outdir)

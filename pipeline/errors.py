@@ -34,3 +34,11 @@ def valid_list(values, limit: int = 30) -> str:
     if len(values) > limit:
         return ", ".join(values[:limit]) + f", ... ({len(values)} in all)"
     return ", ".join(values)
+
+
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of an exception's message (a casacore or parser error can run to many),
+    at most `limit` characters; the exception's type when it has no message."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line[:limit] if limit else line

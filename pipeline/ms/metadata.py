@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import MSError
+from ..errors import MSError, first_line
 
 # STOKES enum of casacore (Stokes.h) for the correlation products we meet.
 CORR_NAMES = {1: "I", 2: "Q", 3: "U", 4: "V", 5: "RR", 6: "RL", 7: "LR", 8: "LL",
@@ -173,7 +173,7 @@ def _open(path: str, sub: str | None = None):
         return table(full, ack=False, readonly=True)
     except RuntimeError as exc:
         what = f"subtable {sub} of {path}" if sub else path
-        raise MSError(f"cannot open {what} as a casacore table ({str(exc).splitlines()[0]}); "
+        raise MSError(f"cannot open {what} as a casacore table ({first_line(exc)}); "
                       f"give the path of a MeasurementSet directory") from None
 
 
@@ -199,7 +199,7 @@ def content_fingerprint(path: str, skip_columns=("MODEL_DATA",)) -> list:
     try:
         t = table(path, ack=False)
     except RuntimeError as exc:         # casacore: a truncated or damaged table
-        raise MSError(f"'{path}' cannot be opened by casacore ({str(exc).strip().splitlines()[0][:100]}); "
+        raise MSError(f"'{path}' cannot be opened by casacore ({first_line(exc, 100)}); "
                       f"the table is truncated or damaged: give an intact copy") from None
     try:
         dm = t.getdminfo()

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import MSError
+from ..errors import MSError, first_line
 from .metadata import MSMetadata, read_metadata
 from .onepass import corr_pols
 from .reader import KEY_COLUMNS, IOCounter, selection_blocks
@@ -58,7 +58,7 @@ def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = WRITE_BYTES,
     try:
         tb = table(md.path, ack=False, readonly=False)
     except RuntimeError as exc:
-        raise MSError(f"cannot open {md.path} for writing MODEL_DATA: {str(exc).splitlines()[0]}") from None
+        raise MSError(f"cannot open {md.path} for writing MODEL_DATA: {first_line(exc)}") from None
     written = 0
     try:
         create = "MODEL_DATA" not in tb.colnames()

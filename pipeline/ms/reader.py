@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import MSError, NoDataError, SelectionError
+from ..errors import MSError, NoDataError, SelectionError, first_line
 from .metadata import MSMetadata, read_metadata
 from .select import Selection, baseline_mask, uv_mask
 
@@ -241,7 +241,7 @@ def iter_chunks(ms, sel: Selection | None = None, column: str = "DATA",
                 ch = _read_chunk(tb, md, sel, r, ddid, fid, scan, chans, column, has_ws, with_model, io)
             except RuntimeError as exc:     # casacore: a truncated or damaged storage file
                 raise MSError(f"cannot read rows {int(r[0])}-{int(r[-1])} of {md.name} "
-                              f"({str(exc).splitlines()[0][:100]}); the MS is truncated or damaged: "
+                              f"({first_line(exc, 100)}); the MS is truncated or damaged: "
                               f"restore it from the archive") from None
             yield ch
     finally:
