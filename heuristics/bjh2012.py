@@ -8,6 +8,11 @@ trapezoid rule through the table's points; S = 1e26 * B * pi * R_eq * R_pap / D^
 is elliptical: major axis 2 R_eq / D, minor axis 2 R_pap / D, with the apparent polar radius
 R_pap = sqrt(R_eq^2 sin^2(lat) + R_p^2 cos^2(lat)) at the sub-Earth latitude `lat`.
 
+Mars and the asteroids Ceres, Pallas and Vesta have tables in time and frequency
+(`time_table_fluxes`): each table frequency's value is interpolated in time (CASA's
+interpolate_list over the 20 rows about the nearest), Mars's Tb turned into brightness as above,
+the asteroids' values being flux densities already; then integrated over each channel as above.
+
 geometry='casa' reproduces CASA 6.7, which passes `lat` in degrees to sin/cos (as radians) and
 gives the major axis the position angle of the north pole; 'correct' uses radians and puts the
 major (equatorial) axis perpendicular to the pole.
@@ -105,19 +110,38 @@ def disk_axes(r_eq_m: float, r_pap_m: float, distance_m: float, np_ang_deg: floa
     return 2 * RAD_TO_ARCSEC * r_eq_m / distance_m, 2 * RAD_TO_ARCSEC * r_pap_m / distance_m, pa
 
 
-def channel_fluxes(tb_ghz: np.ndarray, tb_k: np.ndarray, lo_hz: np.ndarray, hi_hz: np.ndarray,
-                   radii_km, distance_au: float, sub_earth_lat_deg: float, radvel_km_s: float,
-                   geometry: str = "correct") -> np.ndarray:
-    """Flux density (Jy) per channel [lo, hi] (Hz, topocentric) of a body with a static Tb table."""
-    x = np.asarray(tb_ghz, float) * 1e9
-    b = brightness(x, tb_k)
+def _channel_means(x: np.ndarray, y: np.ndarray, lo_hz: np.ndarray, hi_hz: np.ndarray, radvel_km_s: float):
+    """Mean of y over each Doppler-shifted channel [lo, hi] (x the table's frequencies, Hz)."""
     lo, hi = doppler_frequencies(lo_hz, radvel_km_s), doppler_frequencies(hi_hz, radvel_km_s)
     if lo.min() < x[0] or hi.max() > x[-1]:
         raise ValueError(f"frequencies {lo.min() / 1e9:.4g}-{hi.max() / 1e9:.4g} GHz outside the model's "
                          f"{x[0] / 1e9:.4g}-{x[-1] / 1e9:.4g} GHz")
     # adjacent channels share an edge: interpolate each distinct edge once
     edges = np.unique(np.r_[lo, hi])
-    at = dict(zip(edges.tolist(), (interpolate(x, b, e) for e in edges)))
-    mb = np.array([channel_mean(x, b, a, c, at[a], at[c]) for a, c in zip(lo.tolist(), hi.tolist())])
+    at = dict(zip(edges.tolist(), (interpolate(x, y, e) for e in edges)))
+    return np.array([channel_mean(x, y, a, c, at[a], at[c]) for a, c in zip(lo.tolist(), hi.tolist())])
+
+
+def channel_fluxes(tb_ghz: np.ndarray, tb_k: np.ndarray, lo_hz: np.ndarray, hi_hz: np.ndarray,
+                   radii_km, distance_au: float, sub_earth_lat_deg: float, radvel_km_s: float,
+                   geometry: str = "correct") -> np.ndarray:
+    """Flux density (Jy) per channel [lo, hi] (Hz, topocentric) of a body with a static Tb table."""
+    x = np.asarray(tb_ghz, float) * 1e9
+    mb = _channel_means(x, brightness(x, tb_k), lo_hz, hi_hz, radvel_km_s)
     r_eq, r_pap = apparent_radii(radii_km, sub_earth_lat_deg, geometry)
     return disk_flux(mb, r_eq, r_pap, distance_au * AU_M)
+
+
+def time_table_fluxes(table_ghz: np.ndarray, rows_mjd: np.ndarray, rows: np.ndarray, mjd: float,
+                      lo_hz: np.ndarray, hi_hz: np.ndarray, is_flux: bool, radii_km, distance_au: float,
+                      sub_earth_lat_deg: float, radvel_km_s: float, geometry: str = "correct") -> np.ndarray:
+    """Flux density (Jy) per channel of a body whose table varies in time: rows (time, frequency)
+    of Tb (K) or, with is_flux, of flux density (Jy), at times rows_mjd (the 20 rows about mjd
+    that CASA takes). Each frequency is interpolated to mjd, then integrated over the channels."""
+    x = np.asarray(table_ghz, float) * 1e9
+    v = np.array([interpolate(np.asarray(rows_mjd, float), np.asarray(rows, float)[:, k], mjd) for k in range(len(x))])
+    m = _channel_means(x, v if is_flux else brightness(x, v), lo_hz, hi_hz, radvel_km_s)
+    if is_flux:
+        return m
+    r_eq, r_pap = apparent_radii(radii_km, sub_earth_lat_deg, geometry)
+    return disk_flux(m, r_eq, r_pap, distance_au * AU_M)

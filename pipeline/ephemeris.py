@@ -45,35 +45,65 @@ def _quantity_km(q) -> float:
     return float(np.mean(v)) * scale
 
 
-def from_ms_table(md: MSMetadata, field_id: int, body: str) -> BodySize | None:
-    """The size from the MS's ephemeris table of the field, if it has one."""
+@dataclass
+class MSEphemeris:
+    """A field's FIELD/EPHEM*.tab: its columns (MJD days; Rho AU; RadVel km/s; angles deg) and radii."""
+    file: str
+    cols: dict
+    radius_km: float | None
+
+    def at(self, col: str, mjd: float) -> float | None:
+        """The column at `mjd` (linear), None when absent or when mjd is outside the table."""
+        t = self.cols["MJD"]
+        if col not in self.cols or not t[0] <= mjd <= t[-1]:
+            return None
+        return float(np.interp(mjd, t, self.cols[col]))
+
+
+_VELOCITY_KM_S = {"AU/d": 1.495978707e8 / 86400.0, "km/s": 1.0, "m/s": 1e-3}
+
+
+def ms_ephemeris(md: MSMetadata, field_id: int) -> MSEphemeris | None:
+    """The field's ephemeris table in the MS (ALMA attaches one per ephemeris field), if any."""
     from casacore.tables import table
     ft = table(os.path.join(md.path, "FIELD"), ack=False)
     try:
         eid = int(ft.getcell("EPHEMERIS_ID", field_id)) if "EPHEMERIS_ID" in ft.colnames() else -1
     finally:
         ft.close()
-    if eid < 0:
-        return None
-    hits = sorted(glob.glob(os.path.join(md.path, "FIELD", f"EPHEM{eid}_*.tab")))
+    hits = sorted(glob.glob(os.path.join(md.path, "FIELD", f"EPHEM{eid}_*.tab"))) if eid >= 0 else []
     if not hits:
         return None
     t = table(hits[0], ack=False)
     try:
         kw = t.getkeywords()
-        if "radii" in kw:
-            r = _quantity_km(kw["radii"])
-        elif "meanrad" in kw:
-            r = _quantity_km(kw["meanrad"])
-        else:
-            raise PipelineError(f"ephemeris table {os.path.basename(hits[0])} of {md.name} has no "
-                                f"'meanrad' or 'radii' keyword; give setmodel.disk_arcsec")
-        mjd, rho = t.getcol("MJD"), t.getcol("Rho")
+        r = _quantity_km(kw["radii"]) if "radii" in kw else _quantity_km(kw["meanrad"]) if "meanrad" in kw else None
+        cols = {c: np.asarray(t.getcol(c), float) for c in ("MJD", "Rho", "RadVel", "DiskLat", "NP_ang")
+                if c in t.colnames()}
+        unit = (t.getcolkeywords("RadVel").get("QuantumUnits") or ["AU/d"])[0] if "RadVel" in cols else "AU/d"
     finally:
         t.close()
-    d = float(np.interp(field_mid_time(md, field_id) / 86400.0, mjd, rho))
-    return BodySize(body, float(apparent_diameter_arcsec(r, d)), d, r,
-                    f"MS ephemeris table {os.path.basename(hits[0])}")
+    if "MJD" not in cols or len(cols["MJD"]) == 0:
+        return None
+    if "RadVel" in cols:
+        cols["RadVel"] = cols["RadVel"] * _VELOCITY_KM_S.get(str(unit), _VELOCITY_KM_S["AU/d"])
+    order = np.argsort(cols["MJD"])
+    return MSEphemeris(os.path.basename(hits[0]), {k: v[order] for k, v in cols.items()}, r)
+
+
+def from_ms_table(md: MSMetadata, field_id: int, body: str) -> BodySize | None:
+    """The size from the MS's ephemeris table of the field, if it has one."""
+    e = ms_ephemeris(md, field_id)
+    if e is None:
+        return None
+    if e.radius_km is None:
+        raise PipelineError(f"ephemeris table {e.file} of {md.name} has no 'meanrad' or 'radii' keyword; "
+                            f"give setmodel.disk_arcsec")
+    if "Rho" not in e.cols:
+        return None
+    d = float(np.interp(field_mid_time(md, field_id) / 86400.0, e.cols["MJD"], e.cols["Rho"]))
+    return BodySize(body, float(apparent_diameter_arcsec(e.radius_km, d)), d, e.radius_km,
+                    f"MS ephemeris table {e.file}")
 
 
 def from_astropy(md: MSMetadata, field_id: int, body: str) -> BodySize:

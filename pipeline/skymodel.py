@@ -16,7 +16,8 @@ import os
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .errors import PipelineError
+from .ephemeris import ms_ephemeris
+from .errors import PipelineError, first_line
 from .fluxcsv import read_flux_csv
 from .heuristics import resolved, standards
 from .heuristics.constants import ARCSEC, C_LIGHT
@@ -85,6 +86,7 @@ class SourceModel(BaseModel):
     minor_arcsec: float = 0.0       # > 0: an elliptical disk (disk_arcsec the major axis)
     pa_deg: float = 0.0             # the major axis's position angle (N through E)
     body: dict | None = None        # a solar-system body's model details (fluxpipe.models.solar_system)
+    note: str = ""                  # why this model and not another (e.g. a body's flux.csv row ignored)
 
     def spectrum(self, spw: int, freq: np.ndarray) -> np.ndarray:
         """Stokes I (Jy) at `freq` (Hz) for spw `spw`."""
@@ -127,36 +129,37 @@ def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
                     flux: float | None = None, spix=0.0, reffreq: float | None = None,
                     standard: str = "auto", disk_arcsec: float | None = None, limb: float = 0.0,
                     geometry: str = "correct") -> SourceModel:
-    """Model of the reference calibrator. A manual flux always wins; then by `standard`: 'auto'
-    takes the MS's flux.csv rows, else Perley-Butler 2017 where it knows the source, else
-    Stevens-Reynolds 2016 (1934-638); 'flux.csv' only the rows; a standard's name that standard
-    (an error when it does not know the source). A solar-system body without a row (or with
-    standard 'Butler-JPL-Horizons 2012') gets that model (`body_reference`), in `geometry`
-    'correct' or 'casa'. disk_arcsec None: a flux.csv comment 'diameter=' if any, else a point
-    source."""
+    """Model of the reference calibrator. A manual flux always wins. A solar-system body gets
+    Butler-JPL-Horizons 2012 (`body_reference`, in `geometry` 'correct' or 'casa') with
+    `standard` 'auto' even when flux.csv has a row for it, as ALMA's hif_setmodels does (the row
+    is ignored, with a note; when the body cannot be modelled, e.g. Saturn, the row is used with
+    a note). Other sources with 'auto': the MS's flux.csv rows, else Perley-Butler 2017 where it
+    knows the source, else Stevens-Reynolds 2016 (1934-638). 'flux.csv': only the rows; a
+    standard's name: that standard (an error when it does not know the source). disk_arcsec
+    None: a flux.csv comment 'diameter=' if any, else a point source."""
     md.field_by_name(ref_field)
     if flux is not None:
         f0 = reffreq or np.mean([s.centre_freq for s in md.spws])
         return SourceModel(field=ref_field, flux=float(flux), reffreq=float(f0),
                            spix=[float(x) for x in np.atleast_1d(spix)], disk_arcsec=disk_arcsec or 0.0,
                            limb=limb, origin="manual")
-    if standard in ("auto", "flux.csv") and fluxcsv and os.path.exists(fluxcsv):
-        rows = [r for r in read_flux_csv(fluxcsv) if r.field == ref_field and r.ms in ("", md.name)]
-        bad = [r for r in rows if r.spw >= len(md.spws)]
-        if bad:
-            raise PipelineError(f"{fluxcsv}: the row for {ref_field} has spw {bad[0].spw}, but {md.name} has "
-                                f"spws 0-{len(md.spws) - 1}; fix the row")
-        if rows:
-            per = {r.spw: SpwValue(flux=r.I, reffreq=md.spws[r.spw].centre_freq, spix=[r.spix])
-                   for r in rows if r.spw < len(md.spws)}
-            first = rows[0]
-            d = disk_arcsec if disk_arcsec is not None else _comment_value(first.comment, "diameter")
-            return SourceModel(field=ref_field, flux=first.I, reffreq=md.spws[first.spw].centre_freq,
-                               spix=[first.spix], disk_arcsec=d, limb=limb, origin="flux.csv",
-                               per_spw=per, disk_origin="flux.csv comment" if disk_arcsec is None and d else "")
+    rows = _rows(md, ref_field, fluxcsv) if standard in ("auto", "flux.csv") else []
     body = body_name(ref_field)
     if body and standard in ("auto", solar_system.NAME):
-        return body_reference(md, ref_field, body, geometry, disk_arcsec, limb)
+        try:
+            m = body_reference(md, ref_field, body, geometry, disk_arcsec, limb)
+        except PipelineError as exc:
+            if not rows:
+                raise
+            m = _row_model(md, ref_field, rows, disk_arcsec, limb)
+            m.note = f"{solar_system.NAME} cannot model {ref_field} ({first_line(exc, 160)}): its flux.csv row is used"
+            return m
+        if rows:
+            m.note = (f"flux.csv row for {ref_field} ignored: solar-system bodies get {solar_system.NAME}, as "
+                      f"in ALMA's pipeline (setmodel.standard=flux.csv uses the row)")
+        return m
+    if rows:
+        return _row_model(md, ref_field, rows, disk_arcsec, limb)
     src = standards.standard_name(ref_field)
     std = auto_standard(src) if standard == "auto" and src else STANDARDS.get(standard)
     if std is not None and src in std.sources():
@@ -172,20 +175,42 @@ def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
                       f"(and spix), a flux.csv row or setmodel.standard")
 
 
+def _rows(md: MSMetadata, ref_field: str, fluxcsv: str | None) -> list:
+    """The MS's flux.csv rows of the field (checked against its spws)."""
+    if not fluxcsv or not os.path.exists(fluxcsv):
+        return []
+    rows = [r for r in read_flux_csv(fluxcsv) if r.field == ref_field and r.ms in ("", md.name)]
+    bad = [r for r in rows if r.spw >= len(md.spws)]
+    if bad:
+        raise PipelineError(f"{fluxcsv}: the row for {ref_field} has spw {bad[0].spw}, but {md.name} has "
+                            f"spws 0-{len(md.spws) - 1}; fix the row")
+    return rows
+
+
+def _row_model(md: MSMetadata, ref_field: str, rows: list, disk_arcsec: float | None, limb: float) -> SourceModel:
+    per = {r.spw: SpwValue(flux=r.I, reffreq=md.spws[r.spw].centre_freq, spix=[r.spix]) for r in rows}
+    first = rows[0]
+    d = disk_arcsec if disk_arcsec is not None else _comment_value(first.comment, "diameter")
+    return SourceModel(field=ref_field, flux=first.I, reffreq=md.spws[first.spw].centre_freq,
+                       spix=[first.spix], disk_arcsec=d, limb=limb, origin="flux.csv",
+                       per_spw=per, disk_origin="flux.csv comment" if disk_arcsec is None and d else "")
+
+
 def body_reference(md: MSMetadata, ref_field: str, body: str, geometry: str, disk_arcsec: float | None,
                    limb: float) -> SourceModel:
     """Butler-JPL-Horizons 2012 for a solar-system body at the field's first time stamp (CASA's
     choice), channel by channel, as an elliptical disk (a user's disk_arcsec replaces it)."""
     fid = md.field_by_name(ref_field).id
     t0 = min((sc.start for sc in md.scans if fid in sc.field_ids), default=md.time_range[0])
+    eph = ms_ephemeris(md, fid)
     per, freq, other = {}, {}, {}
     alt = "casa" if geometry == "correct" else "correct"
     for sw in md.spws:
         lo, hi = sw.chan_freq - np.abs(sw.chan_width) / 2, sw.chan_freq + np.abs(sw.chan_width) / 2
-        bm = solar_system.body_model(body, t0 / 86400.0, lo, hi, geometry)
+        bm = solar_system.body_model(body, t0 / 86400.0, lo, hi, geometry, eph)
         per[sw.id], freq[sw.id] = bm.fluxes.tolist(), sw.chan_freq.tolist()
         mid = [len(lo) // 2]
-        other[sw.id] = float(solar_system.body_model(body, t0 / 86400.0, lo[mid], hi[mid], alt).fluxes[0])
+        other[sw.id] = float(solar_system.body_model(body, t0 / 86400.0, lo[mid], hi[mid], alt, eph).fluxes[0])
     info = {"body": body, "mjd": bm.mjd, "distance_au": bm.distance_au, "sub_earth_lat_deg": bm.sub_earth_lat_deg,
             "radvel_km_s": bm.radvel_km_s, "radii_km": list(bm.radii_km), "major_arcsec": bm.major_arcsec,
             "minor_arcsec": bm.minor_arcsec, "pa_deg": bm.pa_deg, "geometry": geometry, "source": bm.source,

@@ -9,7 +9,9 @@ import pytest
 from fluxpipe.errors import PipelineError
 from fluxpipe.models.solar_system import body_model
 
-CASA = json.load(open(os.path.join(os.path.dirname(__file__), "data", "casa_bjh2012.json")))["cases"]
+DATA = os.path.join(os.path.dirname(__file__), "data")
+CASA = json.load(open(os.path.join(DATA, "casa_bjh2012.json")))["cases"]
+CASA_TIME = json.load(open(os.path.join(DATA, "casa_bjh2012_time.json")))["cases"]
 
 
 @pytest.mark.parametrize("case", CASA, ids=lambda c: f"{c['body']}-{c['mjd']}-{c['channels_hz'][0][0] / 1e9:.0f}")
@@ -23,6 +25,29 @@ def test_casa_geometry_matches_casa(case):
     assert m.major_arcsec == pytest.approx(case["major_arcsec"], rel=1e-9)
     assert m.minor_arcsec == pytest.approx(case["minor_arcsec"], rel=1e-9)
     assert m.pa_deg == pytest.approx(case["pa_deg"] if case["pa_deg"] != -999 else 0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("case", CASA_TIME, ids=lambda c: f"{c['body']}-{c['mjd']}-{c['channels_hz'][0][0] / 1e9:.0f}")
+def test_time_variable_bodies_match_casa(case, monkeypatch):
+    """Mars (Tb in time and frequency), Ceres, Pallas, Vesta (flux density in time) from the rows of
+    CASA's time tables about each date (an excerpt stands for the installed casadata), and Ceres
+    before its time table begins (CASA's static table then)."""
+    monkeypatch.setenv("FLUXPIPE_CASADATA", os.path.join(DATA, "casadata_excerpt"))
+    ch = np.array(case["channels_hz"])
+    m = body_model(case["body"], case["mjd"], ch[:, 0], ch[:, 1], geometry="casa")
+    np.testing.assert_allclose(m.fluxes, case["flux_jy"], rtol=3e-5)
+    assert m.major_arcsec == pytest.approx(case["major_arcsec"], rel=1e-9)
+    assert m.minor_arcsec == pytest.approx(case["minor_arcsec"], rel=1e-9)
+    assert ("casadata_excerpt" in m.source) == (case["mjd"] > 56658)
+
+
+def test_time_variable_body_without_casadata_is_one_line(monkeypatch):
+    monkeypatch.setenv("FLUXPIPE_CASADATA", "/nonexistent")
+    with pytest.raises(PipelineError, match=r"Mars's .* varies in time: install the CASA data package"):
+        body_model("Mars", 60462.1, np.array([100e9]), np.array([100.1e9]))
+    monkeypatch.setenv("FLUXPIPE_CASADATA", os.path.join(DATA, "casadata_excerpt"))
+    with pytest.raises(PipelineError, match=r"MJD 60000.00 is outside Mars_Tb_time.dat"):
+        body_model("Mars", 60000.0, np.array([100e9]), np.array([100.1e9]))
 
 
 def test_correct_geometry_differs_as_expected():
@@ -92,3 +117,29 @@ def test_planet_without_a_row_runs_on_the_model_and_recovers_the_truth(tmp_path)
     # the resolved reference's short baselines see less of the total-flux change
     assert 0.5 * (expect - 1) > np.mean(ratio) - 1 > 1.5 * (expect - 1)
     print(f"CASA geometry: model x{expect:.5f}, transfer fluxes x{np.mean(ratio):.5f}")
+
+
+def test_the_ms_ephemeris_table_gives_distance_and_velocity(tmp_path):
+    """With an ALMA-style FIELD/EPHEM table in the MS, its Rho and RadVel are used (the rest from
+    the shipped ephemeris). The simulator writes JPL-Horizons' values there, sampled on its own
+    grid, so the model agrees with the one from the shipped ephemeris to the interpolation's
+    precision; a table whose distance is 1 % larger lowers the flux by 2 %."""
+    from casacore.tables import table
+
+    from fluxpipe.ms.metadata import read_metadata
+    from fluxpipe.sim import simulate
+    from fluxpipe.skymodel import reference_model
+    ms = str(tmp_path / "e.ms")
+    simulate(ms, "alma_band6_bjh", seed=3, ephemeris_table=True)
+    md = read_metadata(ms)
+    m = reference_model(md, "Uranus")
+    assert "Rho, RadVel from the MS's EPHEM0_Uranus" in m.body["source"]
+    f = np.array([md.spws[0].centre_freq])
+    shipped = body_model("Uranus", m.body["mjd"], f - 1e6, f + 1e6)
+    assert m.body["distance_au"] == pytest.approx(shipped.distance_au, rel=1e-6)
+    assert m.body["radvel_km_s"] == pytest.approx(shipped.radvel_km_s, rel=1e-3)
+    tab = next((tmp_path / "e.ms" / "FIELD").glob("EPHEM0_*.tab"))
+    with table(str(tab), readonly=False, ack=False) as t:
+        t.putcol("Rho", t.getcol("Rho") * 1.01)
+    far = reference_model(read_metadata(ms), "Uranus")
+    assert far.spectrum(0, f)[0] / m.spectrum(0, f)[0] == pytest.approx(1 / 1.01 ** 2, rel=1e-6)

@@ -81,7 +81,8 @@ def test_writeback_model_data(band3):
 
 def test_resolved_disk_with_and_without_selection(tmp_path):
     truth = simulate(str(tmp_path / "b6.ms"), "alma_band6_resolved", seed=5)
-    kw = dict(reffile=str(tmp_path / "flux.csv"), disk_arcsec=1.6, fitorder=1, skip=("writeback",))
+    # the preset's truth is its flux.csv row (a body's row is used only when asked for)
+    kw = dict(reffile=str(tmp_path / "flux.csv"), standard="flux.csv", disk_arcsec=1.6, fitorder=1, skip=("writeback",))
     sel = run_chain(str(tmp_path / "b6.ms"), str(tmp_path / "o1"), **kw)
     nosel = run_chain(str(tmp_path / "b6.ms"), str(tmp_path / "o2"), hm_resolvedcals="manual", **kw)
     ants = sel["resolved"]["antennas"]

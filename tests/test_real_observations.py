@@ -108,7 +108,8 @@ def expected_diameter(truth) -> float:
 def test_planet_reference_without_a_diameter(tmp_path, with_table):
     ms = str(tmp_path / "p.ms")
     truth = simulate(ms, "alma_band6_planet", seed=4, ephemeris_table=with_table)
-    ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "o"), weblog=False)
+    # the preset's truth is its flux.csv row (a power law): the row is used only when asked for
+    ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "o"), ["setmodel.standard=flux.csv"], weblog=False)
     st = ctx.ms["p.ms"]
     m = st.reference_model
     assert m.disk_arcsec == pytest.approx(expected_diameter(truth), rel=2e-3)
@@ -125,11 +126,13 @@ def test_planet_reference_without_a_diameter(tmp_path, with_table):
 def test_planet_as_point_is_red_and_fit_recovers(tmp_path):
     ms = str(tmp_path / "p.ms")
     truth = simulate(ms, "alma_band6_planet", seed=6, ephemeris_table=False)
-    bad = run_recipe("gfluxscale", [ms], str(tmp_path / "a"), ["setmodel.disk_arcsec=0"], weblog=False)
+    bad = run_recipe("gfluxscale", [ms], str(tmp_path / "a"), ["setmodel.disk_arcsec=0", "setmodel.standard=flux.csv"],
+                     weblog=False)
     check = next(q for q in qa_of(bad, "resolvedcal") if q.metric == "disk_size_arcsec")
     assert check.value <= 0.33 and "set setmodel.disk_arcsec=3.6" in check.short
     assert min(q.value for q in qa_of(bad, "fluxtransfer")) <= 0.33   # fluxes far off: red
-    fit = run_recipe("gfluxscale", [ms], str(tmp_path / "b"), ["setmodel.disk_arcsec=fit"], weblog=False)
+    fit = run_recipe("gfluxscale", [ms], str(tmp_path / "b"), ["setmodel.disk_arcsec=fit", "setmodel.standard=flux.csv"],
+                     weblog=False)
     m = fit.ms["p.ms"].reference_model
     assert m.disk_arcsec == pytest.approx(expected_diameter(truth), rel=0.01) and "fitted" in m.disk_origin
     assert np.abs(errors(fit.ms["p.ms"], truth)).max() < 0.02
@@ -143,7 +146,8 @@ def test_limb_darkened_disk_simulated_independently(tmp_path):
     out = {}
     for limb in (0.3, 0.0):
         ctx = run_recipe("gfluxscale", [ms], str(tmp_path / f"o{limb}"),
-                         ["setmodel.disk_arcsec=1.6", f"setmodel.limb={limb}"], weblog=False)
+                         ["setmodel.disk_arcsec=1.6", f"setmodel.limb={limb}", "setmodel.standard=flux.csv"],
+                         weblog=False)
         out[limb] = np.abs(errors(ctx.ms["g.ms"], truth))
     assert out[0.3].max() < 0.01 and out[0.3].mean() * 3 < out[0.0].mean()
 
@@ -221,12 +225,36 @@ def test_degenerate_field_lists(tmp_path):
                    weblog=False)
 
 
+def test_planet_row_is_ignored_as_alma_does(tmp_path):
+    """A solar-system reference with a flux.csv row gets Butler-JPL-Horizons 2012 by default (ALMA's
+    hif_setmodels ignores such rows), with a note in the QA; standard=flux.csv uses the row."""
+    ms = str(tmp_path / "p.ms")
+    simulate(ms, "alma_band6_planet", seed=4)
+    ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "o"), ["fluxtransfer.estimator=casa"], weblog=False)
+    m = ctx.ms["p.ms"].reference_model
+    assert m.origin == "Butler-JPL-Horizons 2012" and "flux.csv row for Uranus ignored" in m.note
+    origin = next(q for q in qa_of(ctx, "setmodel") if q.metric == "model_origin")
+    assert "flux.csv row for Uranus ignored" in origin.short
+    row = run_recipe("gfluxscale", [ms], str(tmp_path / "r"), ["setmodel.standard=flux.csv", "fluxtransfer.estimator=casa"],
+                     weblog=False).ms["p.ms"]
+    assert row.reference_model.origin == "flux.csv" and not row.reference_model.note
+    # every transfer flux scales by the two models' ratio at its spw (the row: 30 Jy, spix 1.9 at
+    # 233 GHz; Uranus's model about 38 Jy there)
+    for f in row.fluxes:
+        for s, v in row.fluxes[f].spws.items():
+            fc = np.array([v.freq_hz])
+            expect = m.spectrum(s, fc)[0] / row.reference_model.spectrum(s, fc)[0]
+            assert abs(expect - 1.27) < 0.05
+            assert ctx.ms["p.ms"].fluxes[f].spws[s].flux_jy / v.flux_jy == pytest.approx(expect, rel=0.01), (f, s)
+
+
 def test_planet_with_three_antennas_kept(tmp_path):
-    """A resolved planet whose ALMA selection keeps 3 antennas (peak_fraction 0.7 here): each has
-    2 baselines, so the reference's solves use minblperant 2 (ALMA's) and the run completes; its
+    """A resolved planet whose ALMA selection keeps 3 antennas (peak_fraction 0.7 here), modelled by
+    Butler-JPL-Horizons 2012 (the simulator's own sky, no flux.csv row): each antenna has 2
+    baselines, so the reference's solves use minblperant 2 (ALMA's) and the run completes; its
     fluxes agree with the truth within their (larger) errors."""
     ms = str(tmp_path / "p.ms")
-    truth = simulate(ms, "alma_band6_planet", seed=3)
+    truth = simulate(ms, "alma_band6_bjh", seed=3)
     ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "o"), ["resolvedcal.peak_fraction=0.7"], weblog=False)
     st = ctx.ms["p.ms"]
     assert len(st.resolved.antennas) == 3 and not st.resolved.fell_back

@@ -3,8 +3,9 @@ package (casadata): the Butler-JPL-Horizons 2012 brightness-temperature tables
 (alma/SolarSystemModels/<Body>_Tb.dat: GHz, K) of the bodies whose model does not vary in time,
 and their JPL-Horizons ephemerides (ephemerides/JPL-Horizons/<Body>_*dUTC_J2000.tab, geocentric,
 one row per day 2010-2030): Rho (AU), RadVel (AU/day), NP_ang and DiskLat (deg), and the radii
-keyword (km). Mars and the asteroids Ceres, Pallas and Vesta (tables that vary in time, 10-100 MB)
-are not shipped: fluxpipe reads them from casadata when it is installed. Run once with
+keyword (km). Mars and the asteroids Ceres, Pallas and Vesta: their ephemerides and the asteroids'
+static Tb tables (CASA's model before their time tables begin); their time tables (20-75 MB) are
+not shipped: fluxpipe reads them from casadata when it is installed. Run once with
 python-casacore and casadata installed:
 
     python benchmarks/casa_oracle/extract_solar_system.py /path/to/casadata/__data__ VERSION
@@ -17,7 +18,9 @@ import sys
 import numpy as np
 from casacore.tables import table
 
-SHIPPED = ("Venus", "Jupiter", "Uranus", "Neptune", "Io", "Europa", "Ganymede", "Callisto", "Titan", "Juno")
+SHIPPED = ("Venus", "Jupiter", "Uranus", "Neptune", "Io", "Europa", "Ganymede", "Callisto", "Titan", "Juno",
+           "Mars", "Ceres", "Pallas", "Vesta")
+NO_STATIC_TABLE = ("Mars",)        # its model is the time table only
 COLUMNS = ("Rho", "RadVel", "NP_ang", "DiskLat")
 
 
@@ -46,7 +49,8 @@ def main(data, version):
     arrays, prov = {}, {"made_by": "benchmarks/casa_oracle/extract_solar_system.py",
                         "casadata": version, "bodies": {}}
     for body in SHIPPED:
-        tb = np.loadtxt(os.path.join(data, "alma", "SolarSystemModels", f"{body}_Tb.dat"))
+        tb = np.zeros((0, 2)) if body in NO_STATIC_TABLE else \
+            np.loadtxt(os.path.join(data, "alma", "SolarSystemModels", f"{body}_Tb.dat"))
         arrays[f"{body}/tb_ghz"] = tb[:, 0]
         arrays[f"{body}/tb_k"] = tb[:, 1]
         mjd, cols, radii, made = ephemeris(data, body)
@@ -56,7 +60,7 @@ def main(data, version):
         arrays[f"{body}/RadVel"] = cols["RadVel"]                        # AU/day
         arrays[f"{body}/NP_ang"] = cols["NP_ang"]                        # deg
         arrays[f"{body}/DiskLat"] = cols["DiskLat"]                      # deg
-        prov["bodies"][body] = {"tb_table": f"alma/SolarSystemModels/{body}_Tb.dat",
+        prov["bodies"][body] = {"tb_table": None if body in NO_STATIC_TABLE else f"alma/SolarSystemModels/{body}_Tb.dat",
                                 "tb_rows": len(tb), "ephemerides": made,
                                 "mjd_range": [float(mjd[0]), float(mjd[-1])]}
     here = os.path.join(os.path.dirname(__file__), "..", "..", "pipeline", "models")

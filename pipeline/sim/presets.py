@@ -81,6 +81,8 @@ def _band3() -> Preset:
 
 
 def _band6_resolved() -> Preset:
+    """A limb-darkened 1.6" disk named Ganymede, its truth a power law written as a flux.csv row
+    (run with setmodel.standard=flux.csv: a body's row is otherwise ignored, as ALMA does)."""
     src = [SourceSpec("Ganymede", "AMPLITUDE", 4.6, 21.5, 10.0, 2.0, disk_arcsec=1.6, limb=0.3),
            SourceSpec("J0510+1800", "BANDPASS", 5.1675, 18.0161, 1.2, -0.6),
            SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 0.7, -0.7),
@@ -122,7 +124,8 @@ def _mixed() -> Preset:
 
 def _band6_planet() -> Preset:
     """Band 6 with Uranus (3.67" on 2025-01-13) as the flux calibrator, its size from the
-    ephemeris, an ALMA ephemeris subtable attached (ephemeris_table=False to leave it out)."""
+    ephemeris, an ALMA ephemeris subtable attached (ephemeris_table=False to leave it out); its
+    truth is a power law written as a flux.csv row (setmodel.standard=flux.csv uses it)."""
     p = _band6_resolved()
     p.name = "alma_band6_planet"
     p.sources[0] = SourceSpec("Uranus", "AMPLITUDE", 3.42, 18.4, 30.0, 1.9, disk_arcsec=-1.0,

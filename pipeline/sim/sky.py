@@ -28,16 +28,23 @@ def disk_profile(q: np.ndarray, theta_rad: float, limb: float) -> np.ndarray:
 
 
 def body_ephemeris(name: str, radius_km: float, t0: float, t1: float) -> dict:
-    """Geocentric distance (astropy built-in ephemeris) over the observation, and the size."""
+    """Geocentric distance and its rate over the observation (the shipped JPL-Horizons table where
+    it has the body, else astropy's built-in ephemeris), and the size."""
     from astropy.coordinates import get_body, solar_system_ephemeris
     from astropy.time import Time
     mjd = np.linspace(t0 / DAY - 0.5, t1 / DAY + 0.5, 9)
     with solar_system_ephemeris.set("builtin"):
         b = get_body(name.lower(), Time(mjd, format="mjd", scale="utc"))
     rho = b.distance.to("au").value
+    radvel = np.gradient(rho, mjd)                                  # AU/d
+    path = os.path.join(os.path.dirname(__file__), "..", "models", "solar_system.npz")
+    with np.load(path) as z:       # JPL-Horizons' distances where the shipped tables have them
+        if f"{name}/Rho" in z.files:
+            days = z[f"{name}/mjd0"][0] + np.arange(len(z[f"{name}/Rho"]))
+            rho, radvel = np.interp(mjd, days, z[f"{name}/Rho"]), np.interp(mjd, days, z[f"{name}/RadVel"])
     d_mid = float(np.interp(0.5 * (t0 + t1) / DAY, mjd, rho))
     diam = float(2 * np.arcsin(radius_km / (d_mid * AU_KM)) / ARCSEC)
-    return {"mjd": mjd.tolist(), "rho_au": rho.tolist(), "ra_deg": b.ra.deg.tolist(),
+    return {"mjd": mjd.tolist(), "rho_au": rho.tolist(), "radvel_au_d": radvel.tolist(), "ra_deg": b.ra.deg.tolist(),
             "dec_deg": b.dec.deg.tolist(), "radius_km": radius_km, "distance_au": d_mid,
             "diameter_arcsec": diam}
 
@@ -53,7 +60,9 @@ def write_ephemeris_table(out: str, field_id: int, name: str, e: dict) -> None:
     t.putcol("RA", np.asarray(e["ra_deg"]))
     t.putcol("DEC", np.asarray(e["dec_deg"]))
     t.putcol("Rho", np.asarray(e["rho_au"]))
-    t.putcol("RadVel", np.zeros(len(e["mjd"])))
+    t.putcol("RadVel", np.asarray(e["radvel_au_d"]))
+    for c, unit in (("MJD", "d"), ("RA", "deg"), ("DEC", "deg"), ("Rho", "AU"), ("RadVel", "AU/d")):
+        t.putcolkeyword(c, "QuantumUnits", [unit])
     t.putkeyword("meanrad", {"value": e["radius_km"], "unit": "km"})
     t.putkeyword("NAME", name)
     t.close()

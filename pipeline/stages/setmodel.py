@@ -49,6 +49,13 @@ def _structure_note(s) -> str:
             + " (structure scaled to the flux per channel)")
 
 
+def _origin_note(ref: str, m) -> str:
+    """'<ref>: <origin>, disk ... (<where from>)' and the model's own note, if any."""
+    shape = (f", disk {m.disk_arcsec:.3f}\" ({m.disk_origin})" if m.disk_arcsec > 0
+             else _structure_note(m.structure))
+    return f"{ref}: {m.origin}{shape}" + (f" ({m.note})" if m.note else "")
+
+
 def _structure_files(inputs, ms_path: str) -> dict:
     """The model image's or component list's path and content hash (an edit recomputes)."""
     f = reffile_path(inputs.model_image or inputs.components, ms_path)
@@ -135,7 +142,7 @@ def _standard_name(v):
 class SetmodelInputs(Inputs):
     reference: str = Field("", description="reference field(s), comma-separated", json_schema_extra={"blank": "intent AMPLITUDE; without intents, by name: a flux-density standard's source, a solar-system body, a flux.csv row", "example": "J0423-0120"})
     reffile: str = Field("flux.csv", description="flux.csv path (relative paths: beside the MS)", json_schema_extra={"example": "/data/flux.csv"})
-    standard: Annotated[Literal[(*CHOICES, NAME)], BeforeValidator(_standard_name)] = Field("auto", description="the reference's flux model: 'auto' (flux.csv row, else Butler-JPL-Horizons 2012 for a solar-system body, Perley-Butler 2017 where it knows the source, else Stevens-Reynolds 2016), 'flux.csv' (the row only) or one of setjy's standards (its name or alias, e.g. PB2013, Butler-JPL-Horizons 2012)", json_schema_extra={"example": "Perley-Butler 2013"})
+    standard: Annotated[Literal[(*CHOICES, NAME)], BeforeValidator(_standard_name)] = Field("auto", description="the reference's flux model: 'auto' (a solar-system body: Butler-JPL-Horizons 2012, its flux.csv row ignored as in ALMA's pipeline; other sources: the flux.csv row, else Perley-Butler 2017 where it knows the source, else Stevens-Reynolds 2016), 'flux.csv' (the row only) or one of setjy's standards (its name or alias, e.g. PB2013, Butler-JPL-Horizons 2012)", json_schema_extra={"example": "Perley-Butler 2013"})
     solar_system_geometry: Literal["correct", "casa"] = Field("correct", description="a solar-system body's apparent polar radius and disk orientation: 'correct', or 'casa' (CASA 6.7 takes the sub-Earth latitude in degrees as radians and puts the major axis along the pole); the other geometry's flux is shown beside", json_schema_extra={"example": "casa"})
     flux: float | None = Field(None, gt=0, description="manual Stokes I (Jy) at reffreq_hz; wins over reffile", json_schema_extra={"blank": "by setmodel.standard: the reference's flux.csv row or a standard's model", "example": "1.25"})
     spix: list[float] = Field([0.0], description="spectral index [alpha] or log polynomial [a, b, ...] of a manual flux", json_schema_extra={"example": "[-0.7]"})
@@ -201,14 +208,15 @@ class Setmodel(Stage):
         for ref in refs:
             m = self._model(md, ref, reffile, inputs)
             models[ref] = m
-            notes.append(f"{ref}: {m.origin}" + (f", disk {m.disk_arcsec:.3f}\" ({m.disk_origin})"
-                                                  if m.disk_arcsec > 0 else _structure_note(m.structure)))
+            notes.append(_origin_note(ref, m))
+            if m.note:
+                log.warning("%s: %s", ms, m.note)
         spw_sel, spws, outside = self._in_range(md, models, spw_sel, spws)
         if outside:
             heur["spw"] = spw_sel
         if inputs.disk_arcsec == "fit":
             models = self._fit_sizes(s, models, spw_sel, inputs.limb)
-            notes = [f"{r}: {m.origin}, disk {m.disk_arcsec:.3f}\" ({m.disk_origin})" for r, m in models.items()]
+            notes = [_origin_note(r, m) for r, m in models.items()]
         cat = [CatalogueEntry(field=r.field, spw=r.spw, flux_jy=r.I) for r in rows]
         main = models[refs[0]]
         fluxes = {s.id: float(main.evaluate(s.id, s.chan_freq[[len(s.chan_freq) // 2]])[0, 0])
