@@ -143,3 +143,35 @@ def test_the_ms_ephemeris_table_gives_distance_and_velocity(tmp_path):
         t.putcol("Rho", t.getcol("Rho") * 1.01)
     far = reference_model(read_metadata(ms), "Uranus")
     assert far.spectrum(0, f)[0] / m.spectrum(0, f)[0] == pytest.approx(1 / 1.01 ** 2, rel=1e-6)
+
+
+def test_model_data_equals_casa_setjy_on_a_planet(tmp_path):
+    """MODEL_DATA written by the recipe (solar_system_geometry=casa) against CASA 6.7's setjy
+    (standard Butler-JPL-Horizons 2012) on the same simulated EB (alma_band6_bjh, seed 3), at 495
+    rows x 16 channels stored by benchmarks/casa_oracle/setjy_planet_model.py, relative to the
+    spw's total flux. The correct geometry differs from CASA's by its bug (the flux by 1.1 % on
+    this date and the ellipse's axes swapped)."""
+    from casacore.tables import table
+
+    from fluxpipe import run_recipe
+    from fluxpipe.sim import simulate
+    z = np.load(os.path.join(DATA, "casa_setjy_planet.npz"))
+    ms = str(tmp_path / "p.ms")
+    simulate(ms, "alma_band6_bjh", seed=3)
+    out = {}
+    for geometry in ("casa", "correct"):
+        run_recipe("gfluxscale", [ms], str(tmp_path / geometry), [f"setmodel.solar_system_geometry={geometry}"],
+                   weblog=False)
+        with table(ms, ack=False) as t:
+            q = t.query("FIELD_ID==0")
+            key = {(round(x, 3), a, b, d): i for i, (x, a, b, d) in enumerate(zip(
+                q.getcol("TIME"), q.getcol("ANTENNA1"), q.getcol("ANTENNA2"), q.getcol("DATA_DESC_ID")))}
+            rows = [key[(round(x, 3), a, b, d)] for x, a, b, d in zip(z["time"], z["antenna1"], z["antenna2"], z["ddid"])]
+            out[geometry] = np.array([q.getcell("MODEL_DATA", i)[:, 0] for i in rows])
+            q.close()
+    casa = z["model"]
+    total = z["spw_flux_jy"][z["ddid"]][:, None]        # setjy's flux of the row's spw (zero spacing)
+    rms = {g: float(np.sqrt(np.mean(np.abs(m - casa) ** 2 / total ** 2))) for g, m in out.items()}
+    assert rms["casa"] < 1e-4, rms                       # the issue asks for 0.5 %
+    assert rms["correct"] > 3e-3, rms                    # CASA's bug: not negligible on this date
+    print(f"MODEL_DATA vs CASA setjy, rms / total flux: casa geometry {rms['casa']:.2e}, correct {rms['correct']:.2e}")
