@@ -39,7 +39,7 @@ class ResolvedcalSummary(ResolvedSelection):
 
 
 class ResolvedcalInputs(Inputs):
-    hm_resolvedcals: Literal["automatic", "manual"] = Field("automatic", description="automatic selection or the antenna list below")
+    hm_resolvedcals: Literal["automatic", "manual", "all"] = Field("automatic", description="the reference's antennas: 'automatic' (ALMA's short-baseline selection for a disk), 'manual' (the antenna list below) or 'all' (every antenna: the model is trusted on every baseline, e.g. a planet's Butler-JPL-Horizons model)", json_schema_extra={"example": "all"})
     peak_fraction: float = Field(0.2, gt=0, lt=1, description="keep baselines whose disk visibility exceeds this fraction of the shortest baseline's")
     antenna: str = Field("", description="manual antenna list (names or ids) for the reference field, with hm_resolvedcals=manual", json_schema_extra={"blank": "with 'automatic': antennas whose baselines keep the disk visibility above peak_fraction", "example": "DA41,DA42,DV03"})
     refant: str = Field("", description="reference antennas, best first (names or ids)", json_schema_extra={"blank": "ALMA's ranking: fewest flagged data and closest to the array centre", "example": "DV05,DA41"})
@@ -81,7 +81,9 @@ class Resolvedcal(Stage):
         cube, ref = s.cube()
         refs = ranked_refants(md, cube.unflagged_fraction(cube_fields(st)), inputs.refant)
         heur = {"refant": ",".join(md.antennas[a].name for a in refs[:3])}
-        if inputs.hm_resolvedcals == "manual" or inputs.antenna:
+        if inputs.hm_resolvedcals == "all":
+            sel = ResolvedSelection(reason="all antennas: the model is trusted on every baseline (hm_resolvedcals=all)")
+        elif inputs.hm_resolvedcals == "manual" or inputs.antenna:
             ants = sorted({i for t in inputs.antenna.split(",") if t for i in antenna_ids(t, md)})
             sel = ResolvedSelection(antennas=ants, names=[md.antennas[a].name for a in ants], reason="manual")
         else:
