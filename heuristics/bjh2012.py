@@ -132,6 +132,17 @@ def channel_fluxes(tb_ghz: np.ndarray, tb_k: np.ndarray, lo_hz: np.ndarray, hi_h
     return disk_flux(mb, r_eq, r_pap, distance_au * AU_M)
 
 
+def brightness_temperature(table_ghz: np.ndarray, tb_k: np.ndarray, f_hz: float, radvel_km_s: float) -> float:
+    """The table's Tb (K) at the Doppler-shifted frequency f_hz (linear; for display)."""
+    return float(np.interp(doppler_frequencies(np.array([f_hz]), radvel_km_s)[0] / 1e9, table_ghz, tb_k))
+
+
+def time_interpolated(rows_mjd: np.ndarray, rows: np.ndarray, mjd: float) -> np.ndarray:
+    """Each column of a time table's rows interpolated to mjd (CASA's interpolate_list)."""
+    rows = np.asarray(rows, float)
+    return np.array([interpolate(np.asarray(rows_mjd, float), rows[:, k], mjd) for k in range(rows.shape[1])])
+
+
 def time_table_fluxes(table_ghz: np.ndarray, rows_mjd: np.ndarray, rows: np.ndarray, mjd: float,
                       lo_hz: np.ndarray, hi_hz: np.ndarray, is_flux: bool, radii_km, distance_au: float,
                       sub_earth_lat_deg: float, radvel_km_s: float, geometry: str = "correct") -> np.ndarray:
@@ -139,7 +150,7 @@ def time_table_fluxes(table_ghz: np.ndarray, rows_mjd: np.ndarray, rows: np.ndar
     of Tb (K) or, with is_flux, of flux density (Jy), at times rows_mjd (the 20 rows about mjd
     that CASA takes). Each frequency is interpolated to mjd, then integrated over the channels."""
     x = np.asarray(table_ghz, float) * 1e9
-    v = np.array([interpolate(np.asarray(rows_mjd, float), np.asarray(rows, float)[:, k], mjd) for k in range(len(x))])
+    v = time_interpolated(rows_mjd, rows, mjd)
     m = _channel_means(x, v if is_flux else brightness(x, v), lo_hz, hi_hz, radvel_km_s)
     if is_flux:
         return m

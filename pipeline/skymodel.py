@@ -203,18 +203,18 @@ def body_reference(md: MSMetadata, ref_field: str, body: str, geometry: str, dis
     fid = md.field_by_name(ref_field).id
     t0 = min((sc.start for sc in md.scans if fid in sc.field_ids), default=md.time_range[0])
     eph = ms_ephemeris(md, fid)
-    per, freq, other = {}, {}, {}
+    per, freq, other, tb = {}, {}, {}, {}
     alt = "casa" if geometry == "correct" else "correct"
     for sw in md.spws:
         lo, hi = sw.chan_freq - np.abs(sw.chan_width) / 2, sw.chan_freq + np.abs(sw.chan_width) / 2
         bm = solar_system.body_model(body, t0 / 86400.0, lo, hi, geometry, eph)
-        per[sw.id], freq[sw.id] = bm.fluxes.tolist(), sw.chan_freq.tolist()
+        per[sw.id], freq[sw.id], tb[sw.id] = bm.fluxes.tolist(), sw.chan_freq.tolist(), bm.tb_k
         mid = [len(lo) // 2]
         other[sw.id] = float(solar_system.body_model(body, t0 / 86400.0, lo[mid], hi[mid], alt, eph).fluxes[0])
     info = {"body": body, "mjd": bm.mjd, "distance_au": bm.distance_au, "sub_earth_lat_deg": bm.sub_earth_lat_deg,
             "radvel_km_s": bm.radvel_km_s, "radii_km": list(bm.radii_km), "major_arcsec": bm.major_arcsec,
             "minor_arcsec": bm.minor_arcsec, "pa_deg": bm.pa_deg, "geometry": geometry, "source": bm.source,
-            "other_geometry": alt, "flux_other_geometry": other}
+            "other_geometry": alt, "flux_other_geometry": other, "tb_k": tb}
     m = SourceModel(field=ref_field, origin=solar_system.NAME, limb=limb, per_chan=per, chan_freq=freq, body=info,
                     disk_arcsec=bm.major_arcsec, minor_arcsec=bm.minor_arcsec, pa_deg=bm.pa_deg,
                     disk_origin=f"{solar_system.NAME} ephemeris ({bm.source}), {bm.distance_au:.4f} AU, "

@@ -87,7 +87,8 @@ def test_planet_without_a_row_runs_on_the_model_and_recovers_the_truth(tmp_path)
     ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "o"))
     st = ctx.ms["b.ms"]
     page = next((tmp_path / "o" / "weblog").rglob("*setmodel*.html")).read_text()
-    assert 'id="body-model"' in page and "casa geometry" in page
+    assert 'id="body-model"' in page and "casa geometry" in page and "<th>Tb (K)</th>" in page
+    assert all(90 < t < 100 for t in st.reference_model.body["tb_k"].values())      # Uranus at 1.3 mm
     fj = json.load(open(tmp_path / "o" / "fluxes.json"))
     assert fj["b.ms"]["Uranus"]["role"] == "reference"
     assert len(fj["b.ms"]["Uranus"]["model"]["body"]["flux_other_geometry"]) == 4

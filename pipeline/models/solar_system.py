@@ -66,6 +66,7 @@ class BodyModel:
     radii_km: tuple
     geometry: str
     source: str                   # where the tables came from
+    tb_k: float | None = None     # the Tb table at the channels' mean frequency (None: a flux table)
 
 
 def _ephemeris(t: dict, body: str, mjd: float, ms_ephem=None) -> tuple[float, float, float, float, str]:
@@ -152,18 +153,22 @@ def body_model(body: str, mjd: float, lo_hz: np.ndarray, hi_hz: np.ndarray,
     source = f"tables shipped with fluxpipe (from casadata {provenance()['casadata']})"
     try:
         rows = _time_rows(body, mjd) if body in TIME_TABLES else None
+        mid = 0.5 * (np.min(lo_hz) + np.max(hi_hz))
         if rows is not None:
             fl = bjh2012.time_table_fluxes(*rows[:3], mjd, lo_hz, hi_hz, body in FLUX_TABLES, radii, rho, lat, rv,
                                            geometry)
             source = rows[3]
+            tb = None if body in FLUX_TABLES else bjh2012.brightness_temperature(
+                rows[0], bjh2012.time_interpolated(rows[1], rows[2], mjd), mid, rv)
         else:       # a static table (the asteroids' before their time tables begin, as CASA)
             fl = bjh2012.channel_fluxes(t["tb_ghz"], t["tb_k"], lo_hz, hi_hz, radii, rho, lat, rv, geometry)
+            tb = bjh2012.brightness_temperature(t["tb_ghz"], t["tb_k"], mid, rv)
     except ValueError as exc:
         raise PipelineError(f"{body}: {exc}; give setmodel.flux (and spix) or a flux.csv row with "
                             f"setmodel.standard=flux.csv") from None
     r_eq, r_pap = bjh2012.apparent_radii(radii, lat, geometry)
     major, minor, pa = bjh2012.disk_axes(r_eq, r_pap, rho * bjh2012.AU_M, npang, geometry)
-    return BodyModel(body, mjd, fl, major, minor, pa, rho, lat, rv, radii, geometry, f"{source}; {eph}")
+    return BodyModel(body, mjd, fl, major, minor, pa, rho, lat, rv, radii, geometry, f"{source}; {eph}", tb)
 
 
 def _time_rows(body: str, mjd: float):

@@ -102,6 +102,7 @@ class BodySummary(BaseModel):
     source: str
     other_geometry: str
     flux_other_geometry: dict[int, float]   # at each spw's centre channel
+    tb_k: dict[int, float | None] = {}      # the Tb table at each spw's centre (None: a flux-density table)
 
 
 class SetmodelSummary(Summary):
