@@ -6,9 +6,8 @@ interpolation='nearest' does), its frequency range and its quoted accuracy (the 
 reference term). Coefficients: Perley-Butler 2017 / 2013 and Scaife-Heald 2012 from the CASA
 data package's tables (standards_tables.json, made by benchmarks/casa_oracle/extract_standards.py);
 the older standards from their publications as CASA codes them (Baars et al. 1977, Perley 1990,
-Perley-Taylor 1995/1999, Perley-Butler 2010). Stevens-Reynolds 2016 (1934-638): below 10 GHz CASA
-evaluates Reynolds' polynomial (checked to 1e-15 against CASA 6.7's setjy); its branch above 10 GHz
-is not reproduced yet, so fluxpipe's range for it ends at 10 GHz. Adding a standard is adding an
+Perley-Taylor 1995/1999, Perley-Butler 2010). Stevens-Reynolds 2016 (1934-638): Reynolds'
+polynomial below 11.15 GHz and Stevens' power law above, as CASA 6.7 evaluates them. Adding a standard is adding an
 entry here.
 """
 from __future__ import annotations
@@ -32,6 +31,10 @@ def _tables() -> dict:
 
 # 1934-638's broken polynomial (Reynolds 1994, in log10 GHz; break at 10 GHz), as CASA has it
 _1934_BROKEN = ("broken", [1.170418, 0.248618, -1.649694, 0.605334], 10e9, [-2.5739, 10.0707, -10.0595, 2.9372])
+# Stevens-Reynolds 2016: Reynolds' polynomial below 11.15 GHz, where it meets Stevens' power law
+# log10 S = 1.7581 - 1.3763 log10(nu / GHz) (identified from CASA 6.7's setjy values at 12-48 GHz,
+# which it reproduces to 1e-15 in log; the two branches agree at 11.15 GHz to 6e-6)
+_1934_SR2016 = ("broken", [1.170418, 0.248618, -1.649694, 0.605334], 11.15e9, [1.7581, -1.3763])
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,8 @@ STANDARDS: dict[str, FluxStandard] = {s.name: s for s in (
     FluxStandard("Scaife-Heald 2012", ("SH2012",), "scaife_heald", 0.05,
                  "Scaife-Heald 2012 (30-300 MHz): ~5 %", (0.03e9, 0.3e9), table="Scaife-Heald 2012"),
     FluxStandard("Stevens-Reynolds 2016", ("SR2016",), "logpoly_ghz", 0.03,
-                 "Stevens-Reynolds 2016 (1934-638, ATCA): ~3 %", (0.4e9, 10e9),   # the branch above 10 GHz: not yet
-                 static={"1934-638": _1934_BROKEN}),
+                 "Stevens-Reynolds 2016 (1934-638, ATCA): ~3 %", (0.4e9, 50e9),
+                 static={"1934-638": _1934_SR2016}),
     FluxStandard("Perley-Butler 2010", ("PB2010",), "logpoly_ghz", 0.03, "Perley-Butler 2010: 1-3 %",
                  (1e9, 50e9), static={
                      "3C286": [1.2361, -0.4127, -0.1864, 0.0294], "3C48": [1.3197, -0.7253, -0.2023, 0.0540],
