@@ -149,7 +149,7 @@ def solve_gains(X: np.ndarray, W: np.ndarray, mode: str = "ap", refants: list[in
         g = g * rot[..., None]
     snr = np.where(err > 0, amp_solved / np.where(err > 0, err, 1), 0)
     solved = valid & (hess > 0)
-    flag = ~solved | (snr < minsnr)
+    flag = ~solved | (snr <= minsnr)       # CASA keeps SNR > minsnr
     g = np.where(solved, g, 1 + 0j)
     return Solution(g, np.where(solved, err, 0), np.where(solved, snr, 0), flag, ref, nbl, solved)
 
@@ -175,3 +175,43 @@ def _pick_ref(valid: np.ndarray, order: list[int]) -> np.ndarray:
     order = np.asarray(order)
     return np.where(first >= 0, order[np.maximum(first, 0)], -1).astype(int) if nsol else \
         np.zeros(0, int)
+
+
+def casa_refant(gain: np.ndarray, flag: np.ndarray, spw: np.ndarray, order: list[int],
+                strict: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CASA 6's re-referencing of gain solutions (SolvableVisJones::applyRefAnt), solutions in
+    time order: per spw, the refant of a solution is the first of the choices [order[0], the
+    refant used last, order[1:] ...] that is unflagged in every polarisation (with any
+    unflagged solution in that spw) both in this solution and in the last referenced one
+    (the first solution of a spw is its own 'last'). Its phase is carried over from the last
+    solution (zero for the preferred refant; held constant for an alternate: 'flex'). When no
+    choice connects the two, every antenna of the solution is flagged; `strict` (refantmode
+    'strict') allows only order[0]. gain, flag: (sol, pol, ant); spw: (sol,). Returns the
+    re-referenced gains, the flags and each solution's refant (-1 where all were flagged)."""
+    gain, flag = gain.copy(), flag.copy()
+    ref = np.full(len(gain), -1, int)
+    for s in np.unique(spw):
+        idx = np.flatnonzero(spw == s)
+        pols = np.flatnonzero((~flag[idx]).any(axis=(0, 2)))
+        choices = [order[0], order[0], *order[1:]][:1 if strict else None]
+        last = None
+        for i in idx:
+            a = i if last is None else last
+            ok = [c for c in choices if (~flag[a, pols, c]).all() and (~flag[i, pols, c]).all()]
+            if not ok:
+                flag[i] = True
+                continue
+            c = ok[0]
+            if not strict:
+                choices[1] = c
+            rb = _unit(gain[i, :, c])
+            if last is not None:
+                rb = rb / _unit(gain[last, :, c])
+            gain[i] = gain[i] / rb[:, None]
+            ref[i], last = c, i
+    return gain, flag, ref
+
+
+def _unit(g: np.ndarray) -> np.ndarray:
+    a = np.abs(g)
+    return np.where(a > 1.1920929e-07, g / np.where(a > 0, a, 1), 1.0)

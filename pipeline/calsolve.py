@@ -16,7 +16,7 @@ import numpy as np
 from .calapply import Applier, ApplySpec
 from .caltable import CalTable
 from .cube import Block, Cube
-from .heuristics.solve import apply_mode, baseline_average, hermitian, solve_gains
+from .heuristics.solve import apply_mode, baseline_average, casa_refant, hermitian, solve_gains
 from .ms.metadata import MSMetadata
 
 T_OFFSET = 4e9   # MJD seconds subtracted before weighted time sums, to keep their precision
@@ -75,6 +75,13 @@ class SolveSpec:
     calmode: str = "ap"
     minblperant: int = 4
     minsnr: float = 3.0
+    combine_spw: bool = False      # one solution over all spws (labelled with the lowest)
+    refantmode: str = "flex"       # CASA's re-referencing ('flex', 'strict'; heuristics.solve.casa_refant)
+    debias: bool = False           # calmode 'a': |g| of a complex solve, less its noise bias
+
+    def key(self, b: Block) -> tuple:
+        """The block's solution group: (field, spw or -1, scan or -1)."""
+        return (b.field_id, -1 if self.combine_spw else b.spw_id, -1 if self.combine_scan else b.scan)
 
 
 def solve_cube(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
@@ -90,11 +97,13 @@ def solve_cube(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
         for f in s.field_ids:
             field_start[f] = min(field_start.get(f, np.inf), s.start)
     pend, out_rows, group = _Pending(), [], None
+    label: dict[int, int] = {}          # field -> the lowest spw of a combined solution
     for b in cube.blocks(fields=fields):
-        key = (b.field_id, b.spw_id, -1 if spec.combine_scan else b.scan)
-        if group is not None and key != group and not spec.combine_scan:
+        key = spec.key(b)
+        if group is not None and key != group and not (spec.combine_scan or spec.combine_spw):
             _flush(pend, out_rows, spec, refants, minblperant)
         group = key
+        label[b.field_id] = min(label.get(b.field_id, b.spw_id), b.spw_id)
         if antennas and antennas.get(b.field_id):
             keep = np.isin(b.antenna1, antennas[b.field_id]) & np.isin(b.antenna2, antennas[b.field_id])
             b = b.select(keep)
@@ -113,7 +122,7 @@ def solve_cube(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
         st = np.bincount(slot, weights=rw * (b.time - T_OFFSET), minlength=len(ub))
         sws = np.bincount(slot, weights=rw, minlength=len(ub))
         for k, u in enumerate(ub):
-            sk = (b.field_id, b.spw_id, -1 if spec.combine_scan else b.scan, float(u))
+            sk = (*key, float(u))
             if sk in pend.sum_wr:
                 pend.sum_wr[sk] += swr[k]
                 pend.sum_w[sk] += sw[k]
@@ -125,7 +134,10 @@ def solve_cube(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
                 pend.scan[sk] = b.scan
                 pend.t_mean[sk] = float(b.time[slot == k].mean())
     _flush(pend, out_rows, spec, refants, minblperant)
-    return to_caltable(out_rows, spec.gaintype, md, nant)
+    for r in out_rows if spec.combine_spw else ():
+        r["spw"] = label[r["field"]]
+    return to_caltable(out_rows, spec.gaintype, md, nant, refants if spec.refantmode in ("flex", "strict") else None,
+                       spec.refantmode == "strict", phase_only=spec.calmode in ("p", "a"))
 
 
 def _flush(pend: _Pending, out_rows: list, spec: SolveSpec, refs: list[int],
@@ -142,8 +154,13 @@ def _flush(pend: _Pending, out_rows: list, spec: SolveSpec, refs: list[int],
 def _solve_keys(pend: _Pending, keys: list, out_rows: list, spec: SolveSpec, refs: list[int], mbl: int) -> None:
     swr = np.stack([pend.sum_wr[k] for k in keys])
     sw = np.stack([pend.sum_w[k] for k in keys])
-    X, W = apply_mode(*hermitian(swr, sw), spec.calmode)
-    sol = solve_gains(X, W, spec.calmode, refs, mbl, spec.minsnr, tie_pols=spec.gaintype == "T")
+    debias = spec.debias and spec.calmode == "a"
+    mode = "ap" if debias else spec.calmode
+    X, W = apply_mode(*hermitian(swr, sw), mode)
+    sol = solve_gains(X, W, mode, refs, mbl, spec.minsnr, tie_pols=spec.gaintype == "T")
+    if debias:      # the complex solve's |g|^2 is 1/SNR^2 too high (per antenna; see module doc)
+        v = np.where(sol.snr > 1, 1 / np.where(sol.snr > 1, sol.snr, 1) ** 2, 0.0)
+        sol.gain = np.where(sol.solved, np.abs(sol.gain) * np.sqrt(1 - v), 1.0).astype(complex)
     for n, k in enumerate(keys):
         ww = pend.sum_ww[k]
         t = pend.sum_wt[k] / ww + T_OFFSET if ww > 0 else pend.t_mean[k]
@@ -152,11 +169,22 @@ def _solve_keys(pend: _Pending, keys: list, out_rows: list, spec: SolveSpec, ref
                          "snr": sol.snr[n], "flag": sol.flag[n]})
 
 
-def to_caltable(rows: list[dict], gaintype: str, md: MSMetadata, nant: int) -> CalTable:
-    """Solution records -> a CalTable with one row per interval and antenna (CASA's layout)."""
+def to_caltable(rows: list[dict], gaintype: str, md: MSMetadata, nant: int, refant_order: list[int] | None = None,
+                strict: bool = False, phase_only: bool = False) -> CalTable:
+    """Solution records -> a CalTable with one row per interval and antenna (CASA's layout).
+    refant_order: re-reference as CASA 6 does (heuristics.solve.casa_refant; 'flex', or
+    `strict`); phase_only: flagged solutions become 1, as CASA writes 'p' and 'a' solutions."""
     rows = sorted(rows, key=lambda r: (r["time"], r["field"], r["spw"]))
     n = len(rows)
     npol = 2 if gaintype == "G" else 1
+    if n and refant_order:
+        order = sorted(range(n), key=lambda k: (rows[k]["spw"], rows[k]["time"]))
+        g, fl, rf = casa_refant(np.stack([rows[k]["gain"] for k in order]), np.stack([rows[k]["flag"] for k in order]),
+                                np.array([rows[k]["spw"] for k in order]), list(refant_order), strict)
+        for j, k in enumerate(order):
+            rows[k] = {**rows[k], "gain": g[j], "flag": fl[j], "ref": int(rf[j]) if rf[j] >= 0 else rows[k]["ref"]}
+    if phase_only:
+        rows = [{**r, "gain": np.where(r["flag"], 1 + 0j, r["gain"])} for r in rows]
     g = np.stack([r["gain"] for r in rows]) if n else np.zeros((0, npol, nant))    # (sol, pol, ant)
     tr = lambda a: np.transpose(a, (0, 2, 1)).reshape(n * nant, 1, npol)  # noqa: E731
     rep = lambda key: np.repeat([r[key] for r in rows], nant)  # noqa: E731

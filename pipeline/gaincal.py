@@ -51,6 +51,14 @@ def parse_refant(refant: str, md: MSMetadata) -> list[int]:
         raise InputsError(f"refant: {exc}") from None
 
 
+def casa_refant_choices(md: MSMetadata, user: list[int]) -> list[int]:
+    """CASA's refant choices: the user's list, then every other antenna by its distance from
+    the last of them (SolvableVisJones::applyRefAnt)."""
+    pos = md.antenna_positions()
+    d = np.linalg.norm(pos - pos[user[-1]], axis=1)
+    return list(user) + [int(a) for a in np.argsort(d, kind="stable") if a not in user]
+
+
 def ranked_refants(md: MSMetadata, unflagged: np.ndarray, user: str = "") -> list[int]:
     """User's list first (it always wins), then the pipeline's ranking of the rest, from the
     per-antenna unflagged fraction of the calibrator data (Cube.unflagged_fraction)."""
@@ -83,7 +91,8 @@ def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "
             minblperant: int = 4, minsnr: float = 3.0, gaintable: list[str] | None = None,
             gainfield: list[str] | None = None, interp: list[str] | None = None,
             spwmap: list[list[int]] | None = None, model=None, column: str = "DATA",
-            refant_order: list[int] | None = None, max_bytes: int = 64 * 2**20) -> GaincalResult:
+            refant_order: list[int] | None = None, max_bytes: int = 64 * 2**20,
+            refantmode: str = "flex") -> GaincalResult:
     """Solve antenna gains as CASA's gaincal does (see module doc); write `caltable` if given."""
     md = vis if isinstance(vis, MSMetadata) else read_metadata(vis)
     if gaintype not in ("G", "T"):
@@ -100,8 +109,10 @@ def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "
         if cube.index.rows_read == 0:
             raise NoDataError(f"no data selected in {md.name} for field='{field}' spw='{spw}'"
                               f"{' intent=' + intent if intent else ''}; check the selection")
-        refs = list(refant_order) if refant_order else ranked_refants(md, cube.unflagged_fraction(), refant)
-        spec = SolveSpec(si, "scan" in str(combine), gaintype, calmode, minblperant, minsnr)
+        refs = list(refant_order) if refant_order else (casa_refant_choices(md, parse_refant(refant, md)) if refant
+                                                        else ranked_refants(md, cube.unflagged_fraction(), refant))
+        spec = SolveSpec(si, "scan" in str(combine), gaintype, calmode, minblperant, minsnr,
+                         combine_spw="spw" in str(combine), refantmode=refantmode)
         ct = solve_cube(cube, md, spec, refs)
     finally:
         cube.close()

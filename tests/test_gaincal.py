@@ -124,3 +124,42 @@ def test_bad_inputs(small_sim, tmp_path):
     t.close()
     with pytest.raises(NoDataError, match="no unflagged solutions"):
         gaincal(ms2, field="0")
+
+
+@pytest.mark.parametrize("mode", ["flex", "strict"])
+def test_low_snr_phaseup_matches_casa(mode, tmp_path):
+    """gaincal at low SNR (small_lowsnr: 1.6 and 0.5 sigma per baseline, integration and
+    polarisation on the two faint fields) against CASA 6.7's stored table
+    (benchmarks/casa_oracle/gaincal_lowsnr.py). CASA keeps SNR > minsnr and re-references each
+    interval to a refant unflagged in it and in the last referenced one, flagging the interval
+    when none connects ('strict': only the first refant). Without that rule 6 % and 18 % of the
+    faint fields' flags differed; now the difference is what CASA's looser convergence (it stops
+    at 0.1 % chi-square change) does to SNRs near the threshold."""
+    from fluxpipe.sim import simulate
+    z = np.load(os.path.join(os.path.dirname(__file__), "data", "casa_gaincal_lowsnr.npz"))
+    c = {k.split("/")[1]: z[k] for k in z.files if k.startswith(mode + "/")}
+    ms = str(tmp_path / "l.ms")
+    simulate(ms, "small_lowsnr", seed=1)
+    ct = gaincal(ms, field="0,1,2", solint="int", calmode="p", refant="0", minsnr=3.0, gaintype="G",
+                 refantmode=mode).table
+    key = lambda t, f, s, a: {(round(x, 2), int(b), int(d), int(e)): i for i, (x, b, d, e) in enumerate(zip(t, f, s, a))}  # noqa: E731
+    mine = key(ct.time, ct.field_id, ct.spw_id, ct.antenna1)
+    casa = key(c["TIME"], c["FIELD_ID"], c["SPECTRAL_WINDOW_ID"], c["ANTENNA1"])
+    assert set(mine) == set(casa)
+    k = sorted(mine)
+    i, j = np.array([mine[x] for x in k]), np.array([casa[x] for x in k])
+    field = np.array([x[1] for x in k])
+    # strict flags a whole interval with its refant, so an SNR near the threshold there moves
+    # 16 flags at once: measured, flex: 4.7 % and 4.1 % of the flags differ, the flagged
+    # fractions by 0.6 and 0.3 points; strict: 4.3 % and 1.9 %, by 4.1 and 1.9 points
+    for f, flag_tol, frac_tol in ((0, 0.0, 0.0), (1, 0.06, 0.02 if mode == "flex" else 0.05), (2, 0.05, 0.02)):
+        m = field == f
+        fo, fc = ct.flag[i[m], 0, :], c["FLAG"][j[m]]
+        so, sc = ct.snr[i[m], 0, :], c["SNR"][j[m]]
+        assert (fo != fc).mean() <= flag_tol, (f, (fo != fc).mean())
+        assert abs(fo.mean() - fc.mean()) <= frac_tol, (f, fo.mean(), fc.mean())
+        assert abs(np.median(so / sc) - 1) < (1e-5 if f == 0 else 0.01), (f, np.median(so / sc))
+    # the bright field agrees exactly, phases included
+    m = field == 0
+    dph = np.angle(np.exp(1j * (np.angle(ct.cparam[i[m], 0, :]) - c["PHASE"][j[m]])))
+    assert np.abs(dph).max() < 1e-4

@@ -109,6 +109,22 @@ def _small() -> Preset:
                   src, sched, 101.0)
 
 
+def _small_lowsnr() -> Preset:
+    """8 antennas, 4 spws x 8 channels: a 3.2 Jy flux calibrator, a 0.03 Jy phase calibrator
+    and a 0.01 Jy check source (per baseline, integration and polarisation about 1.6 and 0.5
+    sigma): gaincal's behaviour at low SNR (SNR, flags, refant changes), against CASA."""
+    p = _small()
+    p.name = "small_lowsnr"
+    p.spw_centres_ghz = [100.0, 102.0, 104.0, 106.0]
+    p.sources = [SourceSpec("J0423-0120", "AMPLITUDE", 4.3977, -1.3425, 3.2, -0.6),
+                 SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 0.03, 0.0),
+                 SourceSpec("J0541+1527", "CHECK", 5.6956, 15.4586, 0.01, 0.0),
+                 SourceSpec("TargetX", "TARGET", 5.5800, 14.2000, 0.05, 0.0)]
+    p.schedule = [("J0423-0120", 120), ("J0530+1331", 60), ("J0541+1527", 30), ("TargetX", 120),
+                  ("J0530+1331", 60)]
+    return p
+
+
 def _mixed() -> Preset:
     """A real-shaped ALMA band-3 EB: FDM and TDM windows of 128, 64, 16 and 8 channels, a
     1-channel CH_AVG copy of the first, rows interleaved in time across data descriptions."""
@@ -191,7 +207,7 @@ def _small_fullpol() -> Preset:
 
 PRESETS = {"alma_band3": _band3, "small_fullpol": _small_fullpol, "alma_band6_resolved": _band6_resolved, "small": _small,
            "alma_mixed": _mixed, "alma_large": _large, "alma_band6_planet": _band6_planet,
-           "alma_band6_bjh": _band6_bjh,
+           "alma_band6_bjh": _band6_bjh, "small_lowsnr": _small_lowsnr,
            "alma_band3_bp": _band3_bandpass, "alma_band3_drift": _band3_drift}
 
 
