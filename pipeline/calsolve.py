@@ -89,6 +89,18 @@ def solve_cube(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
                antennas: dict[int, list[int]] | None = None,
                minblperant: dict[int, int] | None = None) -> CalTable:
     """Solve gains for the cube's blocks of `fields` (all when None); see module doc."""
+    rows = solve_rows(cube, md, spec, refants, fields, pre, antennas, minblperant)
+    return to_caltable(rows, spec.gaintype, md, len(md.antennas),
+                       refants if spec.refantmode in ("flex", "strict") else None,
+                       spec.refantmode == "strict", phase_only=spec.calmode in ("p", "a"))
+
+
+def solve_rows(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
+               fields: list[int] | None = None, pre: list[ApplySpec] | None = None,
+               antennas: dict[int, list[int]] | None = None,
+               minblperant: dict[int, int] | None = None) -> list[dict]:
+    """The solutions as records {time, field, spw, scan, ref, gain, err, snr, flag} (arrays
+    (pol, ant)), before re-referencing (solve_cube makes the table)."""
     nant = len(md.antennas)
     applier = Applier.for_ms(pre or [], md)
     scan_start = {s.number: s.start for s in md.scans}
@@ -136,8 +148,7 @@ def solve_cube(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
     _flush(pend, out_rows, spec, refants, minblperant)
     for r in out_rows if spec.combine_spw else ():
         r["spw"] = label[r["field"]]
-    return to_caltable(out_rows, spec.gaintype, md, nant, refants if spec.refantmode in ("flex", "strict") else None,
-                       spec.refantmode == "strict", phase_only=spec.calmode in ("p", "a"))
+    return out_rows
 
 
 def _flush(pend: _Pending, out_rows: list, spec: SolveSpec, refs: list[int],

@@ -28,6 +28,7 @@ class CalEntry(BaseModel):
     interp: str = "linear"
     spwmap: list[int] = Field(default_factory=list)
     calwt: bool = True
+    debiased: bool = False          # solved with the noise corrections (ampsolve.debias)
 
 
 class ResolvedSelection(BaseModel):

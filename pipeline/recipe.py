@@ -43,7 +43,7 @@ def recipe_path(name: str) -> str:
         p = os.path.join(d, name if name.endswith(".yaml") else name + ".yaml")
         if os.path.exists(p):
             return p
-    raise InputsError(f"recipe '{name}' not found; give a YAML path or a built-in name (gfluxscale)")
+    raise InputsError(f"recipe '{name}' not found; give a YAML path or a built-in name (gfluxscale, gfluxscale_casa)")
 
 
 def _plain_str(annotation) -> bool:

@@ -150,8 +150,13 @@ def record_inputs(inputs: Inputs, user: set[str], resolved: dict[str, Any]) -> d
 def _type_text(annotation) -> str:
     """'float', 'str', "'automatic' | 'manual'", 'list[int]', 'float or None' ..."""
     from types import UnionType
-    from typing import Literal, Union, get_args, get_origin
+    from typing import Annotated, Literal, Union, get_args, get_origin
     origin = get_origin(annotation)
+    if origin is Annotated:                 # a checked type (Solint): its underlying type
+        return _type_text(get_args(annotation)[0])
+    if origin is dict:
+        k, v = get_args(annotation)
+        return f"dict[{_type_text(k)}, {_type_text(v)}]"
     if origin is Literal:
         return " | ".join(repr(a) for a in get_args(annotation))
     if origin in (Union, UnionType):

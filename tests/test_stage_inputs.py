@@ -26,7 +26,8 @@ def test_cli_inputs_text():
     r = cli("inputs", "phaseup")
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "gaintype: 'G' | 'T', default 'G'" in out
+    assert "gaintype: 'G' | 'T' or None, default None" in out
+    assert "phaseupsolint: str or dict[str, str] or None, default None" in out
     assert "minsnr: float (>= 0), default 2.0" in out
     assert "example: --set phaseup.gaintype=T" in out
     r = cli("inputs", "fluxtransfer")

@@ -59,6 +59,8 @@ class Preset:
     ephemeris_table: bool = False  # attach FIELD/EPHEM*.tab to ephemeris sources (as ALMA does)
     bandpass: bool = False         # per-antenna delays and bandpass ripples/roll-off (simcal)
     drift: bool = False            # gain drifts: ~3 %/h linear per antenna and an airmass term
+    dispersive: bool = False       # the time-variable phase scales with frequency (troposphere)
+    walk: float = 0.0              # amplitude random walk per antenna: fractional step per minute
 
     def nchans(self) -> list[int]:
         return list(self.nchan_per_spw or [self.nchan] * len(self.spw_centres_ghz))
@@ -182,6 +184,18 @@ def _band3_drift() -> Preset:
     return p
 
 
+def _band3_faint(flux: float = 0.04, name: str = "alma_band3_faint") -> Preset:
+    """alma_band3 with a faint check source (0.04 Jy: about 2 sigma per baseline, integration,
+    polarisation and spw after channel averaging), a dispersive (tropospheric) phase and an
+    amplitude random walk (0.2 % per minute) on top of an airmass term: the phase-up must
+    combine spws, the amplitudes must not be biased by the noise, the gains are no polynomial."""
+    p = _band3()
+    p.name = name
+    p.sources[3] = SourceSpec("J0541+1527", "CHECK", 5.6956, 15.4586, flux, -0.4)
+    p.dispersive, p.walk, p.drift = True, 0.002, True
+    return p
+
+
 def _large() -> Preset:
     """A full-size ALMA-like EB for benchmarks: 43 antennas, 4 x 64 channels, 2-s integrations,
     6.07 M rows (~7 GB of DATA, FLAG, WEIGHT); duration_scale multiplies its length."""
@@ -207,7 +221,8 @@ def _small_fullpol() -> Preset:
 
 PRESETS = {"alma_band3": _band3, "small_fullpol": _small_fullpol, "alma_band6_resolved": _band6_resolved, "small": _small,
            "alma_mixed": _mixed, "alma_large": _large, "alma_band6_planet": _band6_planet,
-           "alma_band6_bjh": _band6_bjh, "small_lowsnr": _small_lowsnr,
+           "alma_band6_bjh": _band6_bjh, "small_lowsnr": _small_lowsnr, "alma_band3_faint": _band3_faint,
+           "alma_band3_faint1": lambda: _band3_faint(0.02, "alma_band3_faint1"),
            "alma_band3_bp": _band3_bandpass, "alma_band3_drift": _band3_drift}
 
 

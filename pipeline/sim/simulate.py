@@ -107,12 +107,19 @@ def gains_at(truth: dict, times: np.ndarray) -> np.ndarray:
         2 * np.pi * dt / np.asarray(g["amp_period"]) + np.asarray(g["amp_psi"]))   # (t, a)
     ph = (np.asarray(g["phase_rate"]) * dt + np.asarray(g["phase_wobble"]) * np.sin(
         2 * np.pi * dt / np.asarray(g["wobble_period"]) + np.asarray(g["wobble_psi"])))  # (t, a)
-    phase = np.asarray(g["phase0"])[None] + ph[:, :, None, None]
+    # a dispersive (tropospheric) phase grows with frequency: nu_spw / nu_ref per spw
+    scale = np.asarray(g.get("phase_scale", [1.0]))[None, None, None, :]
+    phase = np.asarray(g["phase0"])[None] + ph[:, :, None, None] * scale
     if "drift_rate_per_h" in g:   # slow drifts: linear per antenna, and elevation-like
         hours = (np.asarray(times, float) - g["t_mid"]) / 3600
         airmass = _airmass(np.asarray(times, float), g["lst_ra"], g["lat"])
         drift = drift * (1 + np.asarray(g["drift_rate_per_h"])[None] * hours[:, None]) \
             * np.exp(-np.asarray(g["airmass_coeff"])[None] * (airmass[:, None] - 1))
+    if "walk" in g:     # an amplitude random walk per antenna, sampled every walk_dt seconds
+        w = np.asarray(g["walk"])                                               # (ant, grid)
+        x = (np.asarray(times, float) - g["walk_t0"]) / g["walk_dt"]
+        grid = np.arange(w.shape[1])
+        drift = drift * np.stack([np.interp(x, grid, w[a]) for a in range(w.shape[0])], axis=1)
     return amp * drift[:, :, None, None] * np.exp(1j * phase)
 
 
@@ -226,6 +233,13 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
         truth["gains"].update({"drift_rate_per_h": rng.normal(0, 0.03, nant).tolist(),
                                "airmass_coeff": (0.03 + rng.normal(0, 0.01, nant)).tolist(),
                                "t_mid": t_start + total / 2, "lst_ra": float(mid_ra), "lat": p.site[1]})
+    if p.dispersive:
+        truth["gains"]["phase_scale"] = [c / p.reffreq_ghz for c in p.spw_centres_ghz]
+    if p.walk:         # drawn after the drift: the other presets' random numbers do not change
+        n = int(total // 60) + 2
+        steps = rng.normal(0, p.walk, (nant, n))
+        truth["gains"].update({"walk_t0": t_start, "walk_dt": 60.0,
+                               "walk": np.exp(np.cumsum(steps, axis=1) - np.cumsum(steps, axis=1).mean(axis=1, keepdims=True)).tolist()})
     if p.bandpass:     # drawn last: the other presets' random numbers do not change
         from .cal import make_bandpass_truth
         truth["bandpass"] = make_bandpass_truth(nant, spw_freqs[:nspw], rng)

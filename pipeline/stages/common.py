@@ -86,9 +86,10 @@ def reference_uv_data(cube: Cube, field_id: int, divided: bool = False):
     return tuple(np.concatenate(out[k]) for k in ("q", "amp", "sigma", "a1", "a2", "grp"))
 
 
-def apply_spec(context: Context, e: CalEntry, gainfield: str | None = None, interp: str | None = None) -> ApplySpec:
+def apply_spec(context: Context, e: CalEntry, gainfield: str | None = None, interp: str | None = None,
+               noise_bias: bool = False) -> ApplySpec:
     return ApplySpec.load(context.abspath(e.table), e.gainfield if gainfield is None else gainfield,
-                          e.interp if interp is None else interp, e.spwmap)
+                          e.interp if interp is None else interp, e.spwmap, noise_bias=noise_bias)
 
 
 def needs(context: Context, ms: str, role: Role, stage: str) -> CalEntry:
@@ -119,14 +120,15 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
     """Shared body of the gain-solving stages: solve on the cube (reference field on its
     resolved antennas), score the flagged fraction, register the table under `role`."""
     context, ms, md, st = s.context, s.name, s.md, s.state
-    pre = [apply_spec(context, needs(context, ms, pre_role, stage.name))] if pre_role else []
+    debias = bool(getattr(inputs, "debias", False))
+    pre = [apply_spec(context, needs(context, ms, pre_role, stage.name), noise_bias=debias)] if pre_role else []
     cube, ref = s.cube()
     ants = {md.field_by_name(st.reference).id: st.resolved.antennas} if st.resolved.antennas else None
     # on the resolved reference's few antennas, minblperant follows their number (ALMA: 2)
     ref_mbl = min(inputs.minblperant, max(2, len(st.resolved.antennas) - 1)) if ants else None
     fields = cube_fields(st)
     spec = SolveSpec(parse_solint(solint), False, inputs.gaintype, calmode, inputs.minblperant,
-                     inputs.minsnr)
+                     inputs.minsnr, debias=debias)
     ct = solve_cube(cube, md, spec, st.refants, fields=fields, pre=pre, antennas=ants,
                     minblperant={k: ref_mbl for k in ants} if ants else None)
     if not (~ct.flag).any():
@@ -138,7 +140,7 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
     kind = "phase" if calmode == "p" else "amplitude"
     qa = [flagged_fraction(ms, frac, kind)]
     lib = [e for e in st.callibrary if e.role != role] + [
-        CalEntry(role=role, table=rel, stage=stage.name, gainfield="nearest")]
+        CalEntry(role=role, table=rel, stage=stage.name, gainfield="nearest", debiased=debias)]
     return Results(stage=stage.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
                    summary=SolveSummary(table=rel, solutions=int(ct.flag.size), flagged=int(ct.flag.sum()),
                                         reference_minblperant=ref_mbl),

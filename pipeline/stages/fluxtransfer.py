@@ -207,7 +207,7 @@ class Fluxtransfer(Stage):
         rel = f"{ms}.fluxscaled.tbl"
         write_scaled(ct, md, context.abspath(rel), d.pop("_mgratio"), False)
         scaled = CalEntry(role="fluxscaled", table=rel, stage=self.name, gainfield="nearest")
-        applier = Applier.for_ms([apply_spec(context, phase, "nearest", "linear"),
+        applier = Applier.for_ms([apply_spec(context, phase, "nearest", "linear", noise_bias=amp.debiased),
                                   apply_spec(context, scaled, "nearest", "linear")], md)
         present = [fid for t, fid in zip(tr, tr_ids) if any(not v.missing for v in fluxes[t].spws.values())]
         points: dict = {}
