@@ -196,6 +196,25 @@ def _band3_faint(flux: float = 0.04, name: str = "alma_band3_faint") -> Preset:
     return p
 
 
+def _few_antennas() -> Preset:
+    """A CARMA-like EB: 8 antennas, 8 spws of 16 channels at 100 GHz, a flux calibrator at SNR
+    ~70 per solution (two scans), a bright phase calibrator seen in one short scan (one solution
+    per antenna and spw) and another seen three times, with amplitude random walks of 1 % per
+    minute (scatter well above the thermal noise, which no polynomial drift follows)."""
+    src = [SourceSpec("J0423-0120", "AMPLITUDE", 4.3977, -1.3425, 1.2, -0.6),
+           SourceSpec("J0510+1800", "BANDPASS", 5.1675, 18.0161, 6.0, -0.5),
+           SourceSpec("J0530+1331", "PHASE", 5.5133, 13.5320, 0.9, -0.7),
+           SourceSpec("TargetX", "TARGET", 5.5800, 14.2000, 0.05, 0.0)]
+    sched = [("J0423-0120", 120), ("J0510+1800", 30)]
+    for _ in range(3):
+        sched += [("J0530+1331", 60), ("TargetX", 300)]
+    sched += [("J0423-0120", 120)]
+    p = Preset("few_antennas", "ALMA", 8, 10.0, 150.0, [96.0 + 1.0 * k for k in range(8)], 16, 500.0,
+               6000.0, 10.0, src, sched, 99.5)
+    p.walk = 0.01
+    return p
+
+
 def _large() -> Preset:
     """A full-size ALMA-like EB for benchmarks: 43 antennas, 4 x 64 channels, 2-s integrations,
     6.07 M rows (~7 GB of DATA, FLAG, WEIGHT); duration_scale multiplies its length."""
@@ -222,7 +241,7 @@ def _small_fullpol() -> Preset:
 PRESETS = {"alma_band3": _band3, "small_fullpol": _small_fullpol, "alma_band6_resolved": _band6_resolved, "small": _small,
            "alma_mixed": _mixed, "alma_large": _large, "alma_band6_planet": _band6_planet,
            "alma_band6_bjh": _band6_bjh, "small_lowsnr": _small_lowsnr, "alma_band3_faint": _band3_faint,
-           "alma_band3_faint1": lambda: _band3_faint(0.02, "alma_band3_faint1"),
+           "alma_band3_faint1": lambda: _band3_faint(0.02, "alma_band3_faint1"), "few_antennas": _few_antennas,
            "alma_band3_bp": _band3_bandpass, "alma_band3_drift": _band3_drift}
 
 
