@@ -87,6 +87,8 @@ class FieldInfo(BaseModel):
     bytes_read: int = 0
     ant_good: list[float] = Field(default_factory=list)    # unflagged samples per antenna
     ant_total: list[float] = Field(default_factory=list)
+    samples: dict[int, int] = Field(default_factory=dict)     # spw -> visibility samples read
+    nonfinite: dict[int, int] = Field(default_factory=dict)   # spw -> of those, not finite (flagged)
 
 
 class CubeIndex(BaseModel):

@@ -147,6 +147,21 @@ def spws_outside_standard(ms: str, spws: list[int], field: str) -> QAScore:
                    ms=ms, field=field)
 
 
+def nonfinite_data(ms: str, counts: list[tuple[str, int, int, int]]) -> QAScore | None:
+    """Visibilities, weights or UVW that were NaN or infinite (flagged and left out): per
+    (field, spw, such samples, all samples). None when there were none; 1.0 for a trace (at
+    most 1e-3 of a field and spw's samples), 0.66 up to 1 %, 0.33 beyond."""
+    if not counts:
+        return None
+    worst = max(counts, key=lambda c: c[2] / max(c[3], 1))
+    frac = worst[2] / max(worst[3], 1)
+    total = sum(c[2] for c in counts)
+    value = 1.0 if frac <= 1e-3 else YELLOW if frac <= 1e-2 else 0.33
+    return QAScore(value=value, short=f"{total} non-finite visibility samples flagged and left out; most in "
+                   f"{worst[0]} spw {worst[1]}: {worst[2]} of {worst[3]} ({frac:.2%})", metric="nonfinite_fraction",
+                   metric_value=frac, ms=ms, field=worst[0])
+
+
 def resolved_antennas(ms: str, n_kept: int, n_all: int, reason: str, fell_back: bool, field: str) -> QAScore:
     """resolvedcal: 1.0, or 0.66 when too few antennas were left and all are used."""
     return QAScore(value=YELLOW if fell_back else 1.0, short=f"{n_kept or 'all'} antennas for {field}: {reason}",

@@ -80,6 +80,7 @@ def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = WRITE_BYTES,
                     n = min(cap, b - r0)
                     if want[a]:
                         uvw = tb.getcol("UVW", start + r0, n)
+                        uvw[~np.isfinite(uvw).all(axis=1)] = 0.0        # a non-finite UVW: the zero-spacing model
                         out = np.zeros((n, spw.nchan, len(cp)), np.complex64)
                         out[..., par] = np.broadcast_to(np.asarray(
                             fn(int(k["FIELD_ID"][a]), spw.id, spw.chan_freq, uvw)), (n, spw.nchan, 1))

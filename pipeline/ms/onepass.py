@@ -144,6 +144,8 @@ def build_cube(md: MSMetadata, sel: Selection, model=None, apply: Apply | None =
     info = {f: FieldInfo(key=(field_keys or {}).get(f, ""), ant_good=[0.0] * nant,
                          ant_total=[0.0] * nant) for f in fields}
     stats = {f: [np.zeros(nant), np.zeros(nant), 0, 0] for f in fields}   # good, total, rows, bytes
+    samples = {f: {} for f in fields}
+    nonfinite = {f: {} for f in fields}
     chans: dict[int, set] = {}
     parts: list[dict] = []
     current = None
@@ -155,6 +157,9 @@ def build_cube(md: MSMetadata, sel: Selection, model=None, apply: Apply | None =
             st[1] += np.bincount(a, minlength=nant)
         st[2] += len(ch.rows)
         st[3] += ch.nbytes
+        samples[ch.field_id][ch.spw_id] = samples[ch.field_id].get(ch.spw_id, 0) + int(ch.data.size)
+        if ch.nonfinite:
+            nonfinite[ch.field_id][ch.spw_id] = nonfinite[ch.field_id].get(ch.spw_id, 0) + ch.nonfinite
         cp = corr_pols(md.corr_types[md.datadescs[ch.ddid].pol_id])
         if apply is not None:
             apply(ch, cp)
@@ -176,7 +181,8 @@ def build_cube(md: MSMetadata, sel: Selection, model=None, apply: Apply | None =
     total = sum(v[3] for v in stats.values()) or 1
     for f, (good, tot, rows, b) in stats.items():
         ix.fields[f] = FieldInfo(key=info[f].key, rows_read=rows, bytes_read=int(nbytes * b / total),
-                                 ant_good=good.tolist(), ant_total=tot.tolist())
+                                 ant_good=good.tolist(), ant_total=tot.tolist(), samples=samples[f],
+                                 nonfinite=nonfinite[f])
     ix.passes.append({"fields": fields, "rows": sum(v[2] for v in stats.values()), "bytes": nbytes,
                       "seconds": time.perf_counter() - t0})
     cube.save()

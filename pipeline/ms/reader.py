@@ -41,6 +41,7 @@ class Chunk:
     channels: np.ndarray    # channel indices read
     chan_freq: np.ndarray   # Hz of those channels
     model: np.ndarray | None = None
+    nonfinite: int = 0      # unflagged samples whose data, weight or UVW were not finite (now flagged)
 
     @property
     def nbytes(self) -> int:
@@ -271,6 +272,21 @@ def _split_at_times(idx: np.ndarray, times: np.ndarray, cap: int):
         a = b
 
 
+def _mask_nonfinite(data, flag, weight, uvw):
+    """Samples whose visibility or weight is NaN or infinite, or whose row's UVW is, are flagged
+    (data and weight set to 0, UVW to 0) as real data sometimes have them; returns the arrays and
+    how many unflagged samples that affected."""
+    bad_uvw = ~np.isfinite(uvw).all(axis=1)
+    bad = ~np.isfinite(data) | ~np.isfinite(weight) | bad_uvw[:, None, None]
+    if not bad.any():
+        return data, flag, weight, uvw, 0
+    n = int((bad & ~flag).sum())
+    data = np.where(bad, 0, data).astype(data.dtype)
+    weight = np.where(bad, 0, weight).astype(np.float32)
+    uvw = np.where(bad_uvw[:, None], 0.0, uvw)
+    return data, flag | bad, weight, uvw, n
+
+
 def _read_chunk(tb, md, sel, rows, ddid, field_id, scan, chans, column, has_ws,
                 with_model, io=None) -> Chunk:
     spw = md.spws[md.datadescs[ddid].spw_id]
@@ -286,12 +302,13 @@ def _read_chunk(tb, md, sel, rows, ddid, field_id, scan, chans, column, has_ws,
         weight = np.broadcast_to(rd("WEIGHT").astype(np.float32)[:, None, :], data.shape)
     model = (_read_rows(tb, "MODEL_DATA", rows, chans, nchan, io).astype(np.complex64, copy=False)
              if with_model else None)
+    data, flag, weight, uvw, nonfinite = _mask_nonfinite(data, flag, weight, uvw)
     ch = np.arange(nchan) if chans is None else np.asarray(chans)
     keep = None
     if sel.uvrange is not None:
         keep = uv_mask(sel.uvrange, uvw, spw.centre_freq)
     c = Chunk(field_id, spw.id, ddid, scan, rows, rd("TIME"),
-              rd("INTERVAL"), a1, a2, uvw, data, flag, weight, ch, spw.chan_freq[ch], model)
+              rd("INTERVAL"), a1, a2, uvw, data, flag, weight, ch, spw.chan_freq[ch], model, nonfinite)
     if keep is not None and not keep.all():
         for name in ("rows", "time", "interval", "antenna1", "antenna2", "uvw", "data", "flag",
                      "weight"):

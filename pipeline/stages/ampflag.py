@@ -8,7 +8,8 @@ import numpy as np
 from pydantic import Field
 
 from ..caltable import CalTable, read_caltable
-from ..context import CalEntry, FlagRecord
+from ..context import FlagRecord
+from ..errors import PipelineError
 from ..heuristics import outliers
 from ..heuristics.fluxscale import gain_amplitudes
 from ..qa import outlier_flags
@@ -55,6 +56,11 @@ class Ampflag(Stage):
         amp = gain_amplitudes(ct.cparam)[:, 0, :]
         new, dev = outliers.outlier_flags(amp, ct.flag[:, 0, :], ct.field_id * 1000 + ct.spw_id,
                                           inputs.amp_outlier_sigma)
+        good = ~ct.flag[:, 0, :]
+        if good.sum() and new.sum() > 0.5 * good.sum():
+            raise PipelineError(f"ampflag.amp_outlier_sigma={inputs.amp_outlier_sigma:g} would flag {new.sum()} of "
+                                f"the {good.sum()} amplitude solutions (outliers are few; that is the data's own "
+                                f"scatter); give a larger threshold (the recipe's: 50)")
         flags = flag_records(ct, new, dev, amp, inputs.amp_outlier_sigma)
         rel = f"{ms}.{self.name}.tbl"
         out = context.abspath(rel)
@@ -69,8 +75,7 @@ class Ampflag(Stage):
         ct.flag = ct.flag | new[:, None, :]
         qa = [outlier_flags(ms, len(flags))]
         lib = [e for e in st.callibrary if e.role != "amplitude"] + [
-            CalEntry(role="amplitude", table=rel, stage=self.name, gainfield=src.gainfield,
-                     interp=src.interp, spwmap=src.spwmap)]
+            src.model_copy(update={"table": rel, "stage": self.name})]      # as solved (debiased ...)
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {}),
                        summary=AmpflagSummary(flags=flags, table=rel, input_table=src.table),
                        artefacts={"solutions": solutions_artefact(context, ms, self.name, ct)},

@@ -51,6 +51,14 @@ class SolveInputs(Inputs):
     minblperant: int = Field(4, ge=1, description="minimum unflagged baselines per antenna")
 
 
+def check_minblperant(stage: str, minblperant: int, md) -> None:
+    """An antenna has nant - 1 baselines: a larger minblperant would flag every solution."""
+    n = len(md.antennas)
+    if minblperant > n - 1:
+        raise PipelineError(f"{stage}.minblperant={minblperant} exceeds the {n - 1} baselines an antenna of "
+                            f"{md.name} has ({n} antennas); give at most {n - 1}")
+
+
 def uv_amplitudes(b, vis: np.ndarray, weight: np.ndarray):
     """(rows with weight, their uv distance in m, amplitude, summed weight) of a cube block's
     `vis`: the one amplitude-vs-uv computation of the disk fit and the plots (the hands averaged
@@ -120,6 +128,7 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
     """Shared body of the gain-solving stages: solve on the cube (reference field on its
     resolved antennas), score the flagged fraction, register the table under `role`."""
     context, ms, md, st = s.context, s.name, s.md, s.state
+    check_minblperant(stage.name, inputs.minblperant, md)
     debias = bool(getattr(inputs, "debias", False))
     pre = [apply_spec(context, needs(context, ms, pre_role, stage.name), noise_bias=debias)] if pre_role else []
     cube, ref = s.cube()
@@ -132,8 +141,9 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
     ct = solve_cube(cube, md, spec, st.refants, fields=fields, pre=pre, antennas=ants,
                     minblperant={k: ref_mbl for k in ants} if ants else None)
     if not (~ct.flag).any():
-        raise NoDataError(f"no unflagged {stage.name} solutions in {ms}: all data flagged or below "
-                          f"minsnr={inputs.minsnr}; check flags or lower {stage.name}.minsnr")
+        raise NoDataError(f"no unflagged {stage.name} solutions in {ms}: all data flagged, below "
+                          f"minsnr={inputs.minsnr} or with fewer than minblperant={inputs.minblperant} baselines "
+                          f"per antenna; check flags or lower {stage.name}.minsnr")
     rel = f"{ms}.{stage.name}.tbl"
     write_caltable(context.abspath(rel), ct, md.path, cube.index.spw_chan)
     frac = float(ct.flag.mean())

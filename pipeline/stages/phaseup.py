@@ -22,7 +22,7 @@ from ..gaincal import parse_solint
 from ..heuristics.phaseup import PhaseupChoice, choose, combined_phases, per_integration_snr
 from ..qa import flagged_fraction
 from ..stage import Results, Stage, record_inputs
-from .common import Solint, SolveInputs, SolveSummary, cube_fields, solutions_artefact
+from .common import Solint, SolveInputs, SolveSummary, check_minblperant, cube_fields, solutions_artefact
 
 
 class PhaseupInputs(SolveInputs):
@@ -68,6 +68,7 @@ class Phaseup(Stage):
         context, ms, md, st = s.context, s.name, s.md, s.state
         if inputs.spwmap and inputs.combine == "spw":
             raise PipelineError("phaseup.spwmap and phaseup.combine='spw' are both set; give one")
+        check_minblperant(self.name, inputs.minblperant, md)
         cube, ref = s.cube()
         fields = cube_fields(st)
         ants = {md.field_by_name(st.reference).id: st.resolved.antennas} if st.resolved.antennas else None
@@ -86,8 +87,9 @@ class Phaseup(Stage):
                 rows += [_as_g(r) for r in solve_rows(cube, md, spec, st.refants, group, **solve)]
         ct = to_caltable(rows, "G", md, len(md.antennas), st.refants, inputs.refantmode == "strict", phase_only=True)
         if not (~ct.flag).any():
-            raise NoDataError(f"no unflagged phaseup solutions in {ms}: all data flagged or below minsnr="
-                              f"{inputs.minsnr}; check flags or lower phaseup.minsnr")
+            raise NoDataError(f"no unflagged phaseup solutions in {ms}: all data flagged, below minsnr="
+                              f"{inputs.minsnr} or with fewer than minblperant={inputs.minblperant} baselines per "
+                              f"antenna; check flags or lower phaseup.minsnr")
         rel = f"{ms}.{self.name}.tbl"
         write_caltable(context.abspath(rel), ct, md.path, cube.index.spw_chan)
         lib = [e for e in st.callibrary if e.role != "phase"] + [

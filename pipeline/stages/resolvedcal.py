@@ -12,7 +12,7 @@ from ..heuristics import resolved
 from ..heuristics.constants import ARCSEC
 from ..ms.metadata import MSMetadata
 from ..ms.select import antenna_ids
-from ..qa import resolved_antennas
+from ..qa import nonfinite_data, resolved_antennas
 from ..skymodel import SourceModel
 from ..stage import Inputs, Results, Stage, record_inputs
 from .common import cube_fields, save_artefact, uv_amplitudes
@@ -30,12 +30,20 @@ class ModelCheckSummary(BaseModel):
     visibility_difference: float | None = None
 
 
+class NonFinite(BaseModel):
+    field: str
+    spw: int
+    samples: int                    # non-finite (flagged, left out)
+    of: int                         # all the field's samples in the spw
+
+
 class ResolvedcalSummary(ResolvedSelection):
     model_config = ConfigDict(extra="forbid")
     refant: str
     cube_pass_s: float
     cube_rows: int
     model_check: ModelCheckSummary
+    nonfinite: list[NonFinite] = []
 
 
 class ResolvedcalInputs(Inputs):
@@ -92,11 +100,15 @@ class Resolvedcal(Stage):
         qa = [resolved_antennas(ms, len(sel.antennas), len(md.antennas), sel.reason, sel.fell_back, st.reference)]
         check = model_check(cube, md, st)
         qa.append(check.qa(ms))
+        bad = [NonFinite(field=md.fields[f].name, spw=spw, samples=n, of=info.samples.get(spw, 0))
+               for f, info in sorted(cube.index.fields.items()) for spw, n in sorted(info.nonfinite.items())]
+        q = nonfinite_data(ms, [(b.field, b.spw, b.samples, b.of) for b in bad])
+        qa += [q] if q else []
         art = {"ampuv": _ampuv_artefact(context, ms, md, cube, st)}
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
                        summary=ResolvedcalSummary(refant=md.antennas[refs[0]].name, **sel.model_dump(),
                                                   cube_pass_s=ref.seconds, cube_rows=ref.rows,
-                                                  model_check=check.summary()),
+                                                  model_check=check.summary(), nonfinite=bad),
                        artefacts=art, updates={"resolved": sel, "refants": refs, "cube": ref})
 
 
