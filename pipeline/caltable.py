@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__
-from .errors import CalTableError, first_line
+from .errors import CalTableError, ensure_room, first_line
 
 VISCAL = {"G": "G Jones", "T": "T Jones", "B": "B Jones", "K": "K Jones", "TSYS": "B TSYS"}
 FLOAT_TYPES = ("K Jones", "B TSYS")     # FPARAM tables: delays (ns), system temperatures (K)
@@ -99,6 +99,10 @@ def _coldescs(float_par: bool = False) -> dict:
     return {**sc, **arr}
 
 
+def _dir_bytes(path: str) -> int:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
 def write_caltable(path: str, ct: CalTable, ms_path: str, spw_chan_freq: dict[int, tuple] | None,
                    overwrite: bool = True) -> None:
     """Write `ct` as a CASA NewCalTable at `path`, subtables copied from the MS at `ms_path`.
@@ -112,6 +116,9 @@ def write_caltable(path: str, ct: CalTable, ms_path: str, spw_chan_freq: dict[in
         if not overwrite:
             raise CalTableError(f"{path} exists; choose another name or allow overwrite")
         shutil.rmtree(path)
+    cells = ct.cparam.size * 17 + (ct.fparam.size * 4 if ct.fparam is not None else 0)   # params, errors, flags, snr
+    subs = sum(_dir_bytes(os.path.join(ms_path, s)) for s in ("ANTENNA", "FIELD", "SPECTRAL_WINDOW", "OBSERVATION"))
+    ensure_room(os.path.dirname(path) or ".", cells + 64 * len(ct.time) + subs + 2e5, os.path.basename(path))
     cols = _coldescs(ct.fparam is not None)
     desc = maketabdesc(list(cols.values()))
     dminfo = {"*1": {"TYPE": "StandardStMan", "NAME": "MSMTAB",

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 
-from .errors import PipelineError
+from .errors import DiskFullError, PipelineError, disk_full_message, is_disk_full
 
 log = logging.getLogger("fluxpipe")
 
@@ -173,7 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.func(args)
+        try:
+            return args.func(args)
+        except (OSError, RuntimeError, shutil.Error) as exc:
+            out = getattr(args, "out", None)
+            if not isinstance(exc, PipelineError) and out and is_disk_full(exc, [out]):
+                raise DiskFullError(disk_full_message(out, "the run's outputs")) from None
+            raise
     except PipelineError as exc:
         print(f"fluxpipe: error: {exc}", file=sys.stderr)
         return 1

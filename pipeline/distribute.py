@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from asyncio import CancelledError
 
 from .context import Context
 from .errors import InputsError, PipelineError
@@ -87,13 +89,13 @@ def _run_one(run_ms, ms_path, name, steps, resume, ctx_json):
 
 def run_many(ctx: Context, tasks: list[tuple], parallel: int, scheduler: str) -> list[str]:
     """Run the tasks (run_one's arguments) on the pool or cluster; merge into ctx; the errors."""
+    errors = []
     if scheduler:
-        outs = _on_cluster(scheduler, tasks)
+        outs, errors = _on_cluster(scheduler, tasks)
     else:
         from concurrent.futures import ProcessPoolExecutor
         with ProcessPoolExecutor(max_workers=parallel) as pool:
             outs = list(pool.map(run_one, tasks))
-    errors = []
     for js, err, records in outs:
         part = Context.model_validate_json(js)
         if os.path.exists(part.path):
@@ -108,9 +110,24 @@ def run_many(ctx: Context, tasks: list[tuple], parallel: int, scheduler: str) ->
     return errors
 
 
-def _on_cluster(address: str, tasks: list[tuple]) -> list:
-    """One task per MS on the dask.distributed scheduler at `address` (tcp://host:port)."""
+def worker_timeout() -> float:
+    """How long a run waits with no worker on the cluster before giving up (s):
+    FLUXPIPE_WORKER_TIMEOUT, default 120."""
+    return float(os.environ.get("FLUXPIPE_WORKER_TIMEOUT", "120"))
+
+
+def _not_finished(why: str, pending, futures) -> str:
+    return f"{why}; {', '.join(sorted(futures[f] for f in pending))} did not finish; rerun with --resume"
+
+
+def _on_cluster(address: str, tasks: list[tuple]) -> tuple[list, list[str]]:
+    """One task per MS on the dask.distributed scheduler at `address` (tcp://host:port): the
+    finished tasks' results and, for the others, why (a lost worker, a lost scheduler)."""
     from distributed import Client
+    # dask logs a lost connection as tracebacks; what happened is said once, in the run's error
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in ("distributed", "tornado", "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     if not address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise InputsError(f"--scheduler {address}: give the scheduler's address, e.g. tcp://host:8786")
     try:
@@ -118,8 +135,40 @@ def _on_cluster(address: str, tasks: list[tuple]) -> list:
     except (OSError, TimeoutError) as exc:
         raise InputsError(f"--scheduler {address}: cannot connect ({type(exc).__name__}); start the "
                           f"scheduler or check the address") from None
+    from distributed import wait
+    outs, errors = [], []
     try:
-        futures = [client.submit(run_one, t, key=f"fluxpipe-{t[2]}", pure=False) for t in tasks]
-        return client.gather(futures)
+        futures = {client.submit(run_one, t, key=f"fluxpipe-{t[2]}", pure=False): t[2] for t in tasks}
+        pending, alone = set(futures), None
+        while pending:
+            try:
+                finished, pending = wait(pending, timeout=2, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                finished = set()
+            except (Exception, CancelledError) as exc:      # the scheduler went away: keep what finished
+                errors.append(_not_finished(f"lost the scheduler {address} ({type(exc).__name__})", pending, futures))
+                break
+            for fut in finished:
+                try:
+                    outs.append(fut.result())
+                except (Exception, CancelledError) as exc:   # its worker died (KilledWorker), the task was lost
+                    errors.append(f"{futures[fut]}: lost on the cluster ({type(exc).__name__}); rerun with --resume")
+            if not pending:
+                break
+            try:
+                workers = len(client.nthreads())
+            except Exception as exc:            # the scheduler went away: keep what finished
+                errors.append(_not_finished(f"lost the scheduler {address} ({type(exc).__name__})", pending, futures))
+                break
+            alone = None if workers else (alone or time.time())
+            if alone and time.time() - alone > worker_timeout():
+                errors.append(_not_finished(f"no worker left on {address} for {worker_timeout():g} s", pending, futures))
+                break
+    except OSError as exc:                      # the connection broke while submitting
+        errors.append(f"lost the scheduler {address} ({type(exc).__name__}); rerun with --resume")
     finally:
-        client.close()
+        try:
+            client.close(timeout=5)
+        except Exception:                       # a closed or dead connection: nothing to close
+            pass
+    return outs, errors

@@ -42,3 +42,60 @@ def first_line(exc: BaseException, limit: int | None = None) -> str:
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
     return line[:limit] if limit else line
+
+
+class DiskFullError(PipelineError):
+    """A filesystem filled up while fluxpipe wrote to it."""
+
+
+def mount_point(path: str) -> str:
+    """The mount point of the filesystem holding `path` (or its nearest existing parent)."""
+    import os
+    p = os.path.abspath(path)
+    while not os.path.exists(p):
+        p = os.path.dirname(p)
+    while not os.path.ismount(p):
+        p = os.path.dirname(p)
+    return p
+
+
+def disk_full_message(path: str, what: str) -> str:
+    """One line: which filesystem is full, what was being written, how to go on."""
+    import shutil
+    mp = mount_point(path)
+    try:
+        free = shutil.disk_usage(mp).free / 1e6
+    except OSError:
+        free = 0.0
+    return (f"no space left on {mp} (the filesystem of {path}, {free:.0f} MB free) while writing {what}; "
+            f"free space there and rerun with --resume")
+
+
+def is_disk_full(exc: BaseException, paths=()) -> bool:
+    """ENOSPC, casacore's 'No space left on device', or (casacore reports some of it otherwise,
+    e.g. a failed lock-file assertion) any error while one of `paths`' filesystems is full."""
+    import errno
+    import shutil
+    if isinstance(exc, DiskFullError):
+        return True
+    if getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in str(exc):
+        return True
+    for p in paths:
+        try:
+            if shutil.disk_usage(mount_point(p)).free < 1e6:
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def ensure_room(path: str, nbytes: float, what: str) -> None:
+    """Refuse to start writing `nbytes` (with room to spare) where the filesystem cannot take
+    them: casacore aborts the process when it meets a full disk while closing a table."""
+    import os
+    import shutil
+    p = os.path.abspath(path)
+    while not os.path.exists(p):
+        p = os.path.dirname(p)
+    if shutil.disk_usage(p).free < 1.5 * nbytes + 1e6:
+        raise DiskFullError(disk_full_message(path, what))

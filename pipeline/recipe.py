@@ -281,7 +281,8 @@ def _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog, sc
     errors = []
     if scheduler or (parallel > 1 and len(mses) > 1):
         base = ctx.model_dump_json()
-        errors = run_many(ctx, [(run_ms, m, n, steps, resume, base) for m, n in zip(mses, names)],
+        # absolute paths: a worker's working directory is not the client's
+        errors = run_many(ctx, [(run_ms, os.path.abspath(m), n, steps, resume, base) for m, n in zip(mses, names)],
                           parallel, scheduler)
     else:
         progress = _progress()

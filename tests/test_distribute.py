@@ -93,3 +93,60 @@ def test_failing_ms_first_never_stops_the_others(tmp_path, mode):
     assert fl["s.ms"]["J0530+1331"]["spws"]["0"]["flux_jy"] > 0
     html = open(tmp_path / "o" / "weblog" / "index.html").read()
     assert 'data-ms="s.ms"' in html and "setmodel failed" in html
+
+
+def _start(kind: str, sched_file, cwd):
+    import subprocess
+    import sys
+    import time
+    cmd = ([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+            "--dashboard-address", ":0", "--scheduler-file", str(sched_file)] if kind == "scheduler" else
+           [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(sched_file),
+            "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--dashboard-address", ":0"])
+    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        if kind == "worker" or sched_file.exists():
+            break
+        time.sleep(0.05)
+    return p
+
+
+@pytest.mark.parametrize("victim", ["worker", "scheduler"])
+def test_lost_worker_or_scheduler_keeps_what_finished(tmp_path, victim):
+    """A cluster run over a quick and a slow EB, given by relative paths (resolved by the client,
+    not on the worker, whose working directory is elsewhere); the only worker or the scheduler
+    is killed while the slow EB runs: exit 1 with one line naming what did not finish, the quick
+    EB's fluxes kept; --resume (here serially) completes the other."""
+    import signal
+    import time
+    (tmp_path / "w").mkdir()
+    simulate(str(tmp_path / "q" / "q.ms"), "small", seed=1)
+    simulate(str(tmp_path / "s" / "s.ms"), "alma_band3", seed=1, duration_scale=3)
+    sf = tmp_path / "scheduler.json"
+    sched = _start("scheduler", sf, tmp_path / "w")
+    worker = _start("worker", sf, tmp_path / "w")
+    addr = json.load(open(sf))["address"]
+    try:
+        import subprocess
+        import sys
+        env = dict(os.environ, FLUXPIPE_WORKER_TIMEOUT="5")
+        run = subprocess.Popen([sys.executable, "-m", "fluxpipe.cli", "-q", "run", "gfluxscale", "q/q.ms", "s/s.ms",
+                                "--out", "o", "--scheduler", addr], cwd=tmp_path, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        t0 = time.time()
+        while time.time() - t0 < 60 and not list((tmp_path / "o").glob("q.ms.fluxscaled.tbl")):
+            time.sleep(0.1)
+        time.sleep(1.0)                                           # the slow EB is running now
+        (worker if victim == "worker" else sched).send_signal(signal.SIGKILL)
+        out, err = run.communicate(timeout=120)
+    finally:
+        for p in (worker, sched):
+            p.kill()
+    assert run.returncode == 1 and err.strip().count("\n") == 0, err
+    assert "s.ms" in err and "did not finish" in err and "rerun with --resume" in err, err
+    assert ("lost the scheduler" in err) == (victim == "scheduler")
+    fl = json.load(open(tmp_path / "o" / "fluxes.json"))
+    assert fl["q.ms"]["J0530+1331"]["spws"]["0"]["flux_jy"] > 0
+    r = cli("-q", "run", "gfluxscale", "q/q.ms", "s/s.ms", "--out", "o", "--resume", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.load(open(tmp_path / "o" / "fluxes.json"))["s.ms"]["J0530+1331"]["spws"]["0"]["flux_jy"] > 0

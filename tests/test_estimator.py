@@ -1,6 +1,8 @@
 """The joint flux-transfer estimator: on amplitude solutions made here (per-antenna
 gains that drift, fields at different times, a known SNR), and in the pipeline on drifting EBs
 against CASA's estimator. The many-seed version is benchmarks/bench_estimator.py."""
+import shutil
+
 import numpy as np
 import pytest
 
@@ -63,6 +65,8 @@ def test_pipeline_joint_beats_casa_on_drifting_gains(tmp_path):
                 devs["joint"].append(v.joint_flux_jy / t - 1)
                 assert v.estimator == "joint" and v.error_total_jy > v.error_jy > 0
                 assert v.error_reference_jy == pytest.approx(0.05 * v.flux_jy)   # flux.csv model: 5 %
+        shutil.rmtree(tmp_path / f"s{seed}")
+        shutil.rmtree(tmp_path / f"o{seed}")
     rms = {k: float(np.sqrt(np.mean(np.square(v)))) for k, v in devs.items()}
     assert rms["joint"] < 0.85 * rms["casa"], rms
     assert np.abs(devs["joint"]).max() <= np.abs(devs["casa"]).max()

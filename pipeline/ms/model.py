@@ -11,12 +11,14 @@ times faster than 64-MiB ones); UVW is read only for the selected rows.
 """
 from __future__ import annotations
 
+import signal
 import time
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
 
-from ..errors import MSError, first_line
+from ..errors import DiskFullError, MSError, disk_full_message, first_line, is_disk_full
 from .metadata import MSMetadata, read_metadata
 from .onepass import corr_pols
 from .reader import KEY_COLUMNS, IOCounter, selection_blocks
@@ -34,6 +36,21 @@ def _add_model_column(tb) -> None:
     dminfo = {"TYPE": "TiledShapeStMan", "NAME": "TiledModel",
               "SPEC": {"DEFAULTTILESHAPE": np.array([2, 64, 1024], np.int32)}}
     tb.addcols(maketabdesc(cd), dminfo)
+
+
+@contextmanager
+def _signals_held():
+    """SIGINT and SIGTERM held (delivered afterwards) while the table is put back in order."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (ValueError, OSError):       # not possible here: go on without
+        old = None
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _runs(*keys: np.ndarray) -> list[tuple[int, int]]:
@@ -59,12 +76,11 @@ def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = WRITE_BYTES,
         tb = table(md.path, ack=False, readonly=False)
     except RuntimeError as exc:
         raise MSError(f"cannot open {md.path} for writing MODEL_DATA: {first_line(exc)}") from None
-    written = 0
+    written, create = 0, False
     try:
         create = "MODEL_DATA" not in tb.colnames()
         if create:
             _add_model_column(tb)
-            md.columns.add("MODEL_DATA")
         unit = {}
         for start, want, k in selection_blocks(md, sel, tb, KEY_COLUMNS):
             todo = np.ones(len(want), bool) if (create or fill_others) else want
@@ -94,7 +110,23 @@ def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = WRITE_BYTES,
                     tb.putcol("MODEL_DATA", out, start + r0, n)
                     io.bytes_written += out.nbytes
         tb.flush()
-    finally:
+    except BaseException as exc:
+        # Ctrl-C, a full disk, any error: a column created here and left partly written would
+        # hold undefined cells (casacore then cannot read it; CASA crashes): it goes, and the MS
+        # is as before; an existing column has every row wholly old or new
+        with _signals_held():
+            if create and "MODEL_DATA" in tb.colnames():
+                try:
+                    tb.removecols("MODEL_DATA")
+                except RuntimeError:
+                    pass
+            tb.close()
+        if isinstance(exc, (RuntimeError, OSError)) and is_disk_full(exc, [md.path]):
+            raise DiskFullError(disk_full_message(md.path, "MODEL_DATA")) from None
+        raise
+    with _signals_held():
         tb.close()
+    if create:
+        md.columns.add("MODEL_DATA")
     io.write_seconds += time.perf_counter() - t0
     return written
