@@ -46,7 +46,7 @@ def consistency(freq: np.ndarray, flux: np.ndarray, err: np.ndarray, eb: np.ndar
     """Per frequency group: weighted mean, its error, chi2; and overall (chi2, dof, p). A group
     holding two values of the same EB (two spws at one frequency) keeps them both: they are
     separate measurements. p is 1.0 when no group has two EBs."""
-    from scipy.stats import chi2 as chi2_dist
+    from scipy.special import chdtrc        # the chi2 survival function (scipy.stats costs 0.35 s to import)
     freq, flux, err = (np.asarray(a, float) for a in (freq, flux, err))
     eb = np.asarray(eb)
     ok = np.isfinite(flux) & (err > 0)
@@ -62,7 +62,7 @@ def consistency(freq: np.ndarray, flux: np.ndarray, err: np.ndarray, eb: np.ndar
         out.append(Group(float(np.sum(w * freq[g]) / np.sum(w)), g, mean, float(1 / np.sqrt(np.sum(w))),
                          c if d else 0.0, d))
         tot, dof = tot + (c if d else 0.0), dof + d
-    p = float(chi2_dist.sf(tot, dof)) if dof else 1.0
+    p = float(chdtrc(dof, tot)) if dof else 1.0
     return out, tot, dof, p
 
 

@@ -7,7 +7,9 @@ shown with -v).
 from __future__ import annotations
 
 import argparse
+import glob
 import logging
+import os
 import shutil
 import sys
 
@@ -65,7 +67,13 @@ def _cmd_run(args) -> int:
     ctx = run_recipe(args.recipe, args.ms, args.out, args.set, args.resume, args.parallel,
                      weblog=not args.no_weblog, scheduler=args.scheduler)
     _print_fluxes(ctx)
-    print(f"context, fluxes.json and weblog in {ctx.outdir}")
+    tables = glob.glob(os.path.join(ctx.outdir, "*.tbl"))
+    print(f"in {ctx.outdir}: context.json, fluxes.json" + (", weblog/index.html" if not args.no_weblog else "")
+          + (f", {len(tables)} caltables (*.tbl)" if tables else "")
+          + (", crosseb.json" if os.path.exists(os.path.join(ctx.outdir, "crosseb.json")) else ""))
+    written = [k for k, st in ctx.ms.items() if st.model_data and not st.model_data.startswith("writing")]
+    if written:
+        print(f"MODEL_DATA written in {', '.join(written)}")
     return 0
 
 
