@@ -46,7 +46,7 @@ def consistency(freq: np.ndarray, flux: np.ndarray, err: np.ndarray, eb: np.ndar
     """Per frequency group: weighted mean, its error, chi2; and overall (chi2, dof, p). A group
     holding two values of the same EB (two spws at one frequency) keeps them both: they are
     separate measurements. p is 1.0 when no group has two EBs."""
-    from scipy.special import chdtrc        # the chi2 survival function (scipy.stats costs 0.35 s to import)
+    from scipy.special import chdtrc  # the chi2 survival function (scipy.stats costs 0.35 s to import)
     freq, flux, err = (np.asarray(a, float) for a in (freq, flux, err))
     eb = np.asarray(eb)
     ok = np.isfinite(flux) & (err > 0)
