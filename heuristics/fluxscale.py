@@ -146,3 +146,32 @@ def fit_by_ic(freq: np.ndarray, fd: np.ndarray, fderr: np.ndarray, max_order: in
             best = fit
     best.note = f"order {best.order} by AICc over 0..{top} ({', '.join(f'{k}: {v:.1f}' for k, v in scores.items())})"
     return best
+
+
+def order_by_fractional_bandwidth(fmin_hz: float, fmax_hz: float, nspw: int) -> tuple[int, str]:
+    """The VLA pipeline's (hifv_fluxboot) fit order from the fractional bandwidth
+    (fmax - fmin) / centre of the spws: 1 below 0.3, 2 to 0.8, 3 to 1.6, 4 above; 0 when the
+    span is under 257 MHz; never above spws - 1."""
+    span = fmax_hz - fmin_hz
+    fbw = span / (0.5 * (fmax_hz + fmin_hz))
+    order = 0 if span < 257e6 else 4 if fbw > 1.6 else 3 if fbw >= 0.8 else 2 if fbw >= 0.3 else 1
+    capped = min(order, max(nspw - 1, 0))
+    note = (f"order {capped} from the fractional bandwidth {fbw:.3f} (span {span / 1e6:.0f} MHz; the VLA "
+            f"pipeline's rule)" + (f", capped from {order} by {nspw} spws" if capped < order else ""))
+    return capped, note
+
+
+def fit_values(fit: SpectralFit, freq_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted spectrum at `freq_hz` and its error from the fit's covariance (scaled by the
+    reduced chi-square but never below the fluxes' own errors; an exact fit keeps those)."""
+    f = np.asarray(freq_hz, float)
+    coef = np.asarray(fit.spidx[:fit.order + 1], float)
+    if fit.reffreq <= 0 or not fit.covar:
+        return np.full(len(f), fit.flux), np.full(len(f), fit.flux_err)
+    x = np.log10(f) - np.log10(fit.reffreq)
+    A = np.vander(x, len(coef), increasing=True)
+    cov = np.asarray(fit.covar, float)[:len(coef), :len(coef)]
+    nominal = np.sqrt(np.diag(cov))
+    scale = max(1.0, float(np.max(np.asarray(fit.spidx_err[:len(coef)]) / np.where(nominal > 0, nominal, 1))))
+    s = 10 ** (A @ coef)
+    return s, np.log(10) * s * np.sqrt(np.einsum("ij,jk,ik->i", A, cov, A)) * scale

@@ -37,15 +37,23 @@ class SpectralFitResult(BaseModel):
     spidx_err: float
     spidx_poly: list[float] = Field(default_factory=lambda: [0.0])
     note: str = ""                  # e.g. why the fit order is lower than asked
+    at_spw: dict[int, list[float]] = Field(default_factory=dict)   # spw -> [fitted flux, its error] (Jy)
 
     @classmethod
-    def from_fit(cls, fit) -> "SpectralFitResult":
+    def from_fit(cls, fit, spw_freq: dict[int, float] | None = None) -> "SpectralFitResult":
         """From a heuristics.fluxscale SpectralFit (coefficients [log10 S0, a1, a2, ...]): the
-        spectral index is a1, the log polynomial [a1, a2, ...] (0 for an order-0 fit)."""
+        spectral index is a1, the log polynomial [a1, a2, ...] (0 for an order-0 fit); with
+        spw_freq, the fitted flux and its error (the fit's covariance) at each spw."""
+        from .heuristics.fluxscale import fit_values
         sp = list(fit.spidx)
+        at = {}
+        if spw_freq:
+            ids = sorted(spw_freq)
+            s, e = fit_values(fit, [spw_freq[k] for k in ids])
+            at = {k: [float(a), float(b)] for k, a, b in zip(ids, s, e)}
         return cls(flux_jy=fit.flux, error_jy=fit.flux_err, reffreq_hz=fit.reffreq,
                    spidx=sp[1] if len(sp) > 1 else 0.0, spidx_err=fit.spidx_err[1] if len(sp) > 1 else 0.0,
-                   spidx_poly=sp[1:] if len(sp) > 1 else [0.0], note=fit.note)
+                   spidx_poly=sp[1:] if len(sp) > 1 else [0.0], note=fit.note, at_spw=at)
 
 
 class DerivedFlux(BaseModel):

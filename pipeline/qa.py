@@ -132,6 +132,20 @@ def model_written(ms: str, names: list[str], rows: int) -> QAScore:
                    metric="rows_written", metric_value=rows, ms=ms)
 
 
+def model_data_check(ms: str, checks: dict[str, tuple[float | None, str]]) -> QAScore:
+    """writeback: MODEL_DATA read back for each field written (a sample of its rows) against its
+    model: 1.0 when every field holds its model (within 1e-4), 0.0 when one is missing, still
+    the default 1 Jy or another model (hifv_fluxboot's check)."""
+    bad = {f: why for f, (d, why) in checks.items() if d is None or d > 1e-4}
+    if not bad:
+        worst = max((d for d, _ in checks.values() if d is not None), default=0.0)
+        return QAScore(value=1.0, short=f"MODEL_DATA holds the written model of {', '.join(checks) or 'no field'} "
+                       f"(read back: within {worst:.1e})", metric="model_data_check", metric_value=worst, ms=ms)
+    f, why = next(iter(bad.items()))
+    return QAScore(value=0.0, short=f"MODEL_DATA of {f}: {why}" + (f" (and {len(bad) - 1} more fields)" if len(bad) > 1 else ""),
+                   metric="model_data_check", ms=ms, field=f)
+
+
 def tables_applied(ms: str, msg: str, n: int) -> QAScore:
     return QAScore(value=1.0, short=msg, metric="n_tables", metric_value=n, ms=ms)
 
@@ -212,3 +226,30 @@ def variability(field: str, n_ebs: int, score: float, chi2: float, dof: int, p: 
     return QAScore(value=score, short=f"{field}: fluxes of {n_ebs} EBs {verdict}",
                    long=f"chi2 {chi2:.1f} for {dof} degrees of freedom (p = {p:.2g}) with the '{kind}' errors",
                    metric="variability_chi2_p", metric_value=p, ms="all", field=field)
+
+def k_spw_qa(ms: str, field: str, spw: int, k: float, ref: int) -> QAScore:
+    """ALMA's spw-to-spw consistency (CAS-10792, PIPE-644): |1 - k| < 0.1: 1.0; < 0.2: 0.75;
+    else 0.5, k = (flux / catalogue) / (the same for the highest-SNR wide spw `ref`)."""
+    q = abs(1 - k)
+    value = 1.0 if q < 0.1 else 0.75 if q < 0.2 else 0.5
+    return QAScore(value=value, short=f"{field} spw {spw}: flux/catalogue differs by {q:.0%} from the ratio of spw "
+                   f"{ref} (the highest-SNR wide spw)", metric="k_spw", metric_value=k, ms=ms, field=field, spw=str(spw))
+
+
+AMP_TIME_KNEE = 0.13        # PIPE-2553: 1.0 at 0, 0.66 at 13 %, 0.34 at 26 % and beyond
+
+
+def amp_time_qa(ms: str, field: str, spw: int | None, variation: float | None) -> QAScore:
+    """The amplitude calibrator's amplitude spread in time ((P80 - P20) / median of the
+    per-integration mean calibrated amplitude on the highest-SNR wide spw); 0.9 when it could
+    not be computed."""
+    if variation is None or spw is None:
+        return QAScore(value=0.9, short=f"{field}: amplitude vs time spread could not be computed",
+                       metric="amp_time_variation", ms=ms, field=field)
+    k = AMP_TIME_KNEE
+    v = 1.0 - (1.0 - YELLOW) * variation / k if variation <= k else \
+        max(YELLOW - (YELLOW - 0.34) * (variation - k) / k, 0.34)
+    return QAScore(value=round(v, 2), short=f"{field}: amplitude vs time spread {100 * variation:.1f} % (spw {spw}; "
+                   f"(P80 - P20) / median of the per-integration mean calibrated amplitude)",
+                   metric="amp_time_variation", metric_value=100 * variation, units="%", ms=ms, field=field,
+                   spw=str(spw))

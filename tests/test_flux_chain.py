@@ -151,3 +151,23 @@ def test_standards_and_bad_reference(small_sim):
         reference_model(md, "J0530+1331")
     with pytest.raises(PipelineError, match="valid fields"):
         reference_model(md, "Mars")
+
+
+def test_amplitude_calibrator_spread_in_time_is_scored(tmp_path):
+    """ALMA's check of the amplitude calibrator's amplitude vs time (PIPE-2553): its visibility
+    amplitude rising by 20 % across its scan (the simulator's amp_ramp; the per-scan amplitude
+    solution cannot follow it) gives a spread (P80 - P20) / median of about 0.12 / 1.1 = 11 %
+    (measured 10.3 %: nearest-rank percentiles of 20 integrations), scored between 1.0 at 0 and
+    0.66 at 13 % (0.73); the same EB without the ramp scores 1.0 (0.1 %)."""
+    from fluxpipe import run_recipe
+    scores = {}
+    for ramp in (0.0, 0.2):
+        ms = str(tmp_path / f"r{ramp}" / "r.ms")
+        simulate(ms, "small", seed=4, faults={"amp_ramp": {"field": "J0423-0120", "fraction": ramp}} if ramp else None)
+        ctx = run_recipe("gfluxscale", [ms], str(tmp_path / f"o{ramp}"), weblog=False)
+        rec = next(r for r in ctx.results if r.stage == "fluxtransfer")
+        scores[ramp] = next(q for q in rec.qa if q.metric == "amp_time_variation")
+    assert scores[0.0].value == 1.0 and scores[0.0].metric_value < 1.0
+    # a linear rise of 20 % over the scan: P80 - P20 of a uniform spread is 60 % of it
+    assert 9.0 < scores[0.2].metric_value < 13.0, scores[0.2].short
+    assert 0.66 <= scores[0.2].value < 0.75 and "J0423-0120" in scores[0.2].short

@@ -84,3 +84,36 @@ def test_write_model_four_correlations(tmp_path):
     t.close()
     assert np.all(model[..., 1] == 0) and np.all(model[..., 2] == 0)      # write-back: cross hands 0
     assert np.all(model[f1][..., 0] == model[f1][..., 3]) and not np.allclose(model[f1][..., 0], want)
+
+
+def test_write_back_is_read_back(tmp_path):
+    """writeback reads MODEL_DATA back for every field it wrote (hifv_fluxboot's check): 1.0 when
+    each holds its model; a field whose rows are CASA's default 1 Jy again scores 0.0."""
+    from casacore.tables import table
+
+    from fluxpipe import run_recipe
+    from fluxpipe.ms.metadata import read_metadata
+    from fluxpipe.qa import model_data_check
+    from fluxpipe.sim import simulate
+    from fluxpipe.skymodel import fitted_model
+    from fluxpipe.stages.writeback import read_back
+    ms = str(tmp_path / "s.ms")
+    simulate(ms, "small", seed=2)
+    ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "o"), weblog=False)
+    rec = next(r for r in ctx.results if r.stage == "writeback")
+    q = next(q for q in rec.qa if q.metric == "model_data_check")
+    assert q.value == 1.0 and q.metric_value < 1e-5
+    st = ctx.ms["s.ms"]
+    md = read_metadata(ms)
+    with table(ms, readonly=False, ack=False) as t:
+        fid = t.getcol("FIELD_ID")
+        rows = np.flatnonzero(fid == md.field_by_name("J0530+1331").id)
+        m = t.getcol("MODEL_DATA", int(rows[0]), int(rows[-1] - rows[0] + 1))
+        keep = fid[rows[0]:rows[-1] + 1] == md.field_by_name("J0530+1331").id
+        m[keep] = 1.0
+        t.putcol("MODEL_DATA", m, int(rows[0]), int(rows[-1] - rows[0] + 1))
+    fit = st.fluxes["J0530+1331"].fit
+    models = {md.field_by_name(st.reference).id: st.reference_model,
+              md.field_by_name("J0530+1331").id: fitted_model("J0530+1331", fit.flux_jy, fit.reffreq_hz, fit.spidx_poly)}
+    q = model_data_check("s.ms", read_back(md, models))
+    assert q.value == 0.0 and "J0530+1331: still CASA's default 1 Jy" in q.short, q.short

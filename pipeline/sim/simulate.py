@@ -149,7 +149,9 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
 
     faults (optional): {'amp_drop': {'antenna': i, 'scan': n, 'factor': f},
                         'dead_pol': {'antenna': i, 'pol': p},
-                        'flagged_antenna': i, 'flagged_spw': s, 'flagged_field': name}
+                        'flagged_antenna': i, 'flagged_spw': s, 'flagged_field': name,
+                        'amp_ramp': {'field': name, 'fraction': f}: the visibility amplitude of
+                        that field's scans rises by f across each scan (every antenna's gain)}
     duration_scale repeats the schedule (e.g. 4 for a 4x longer observation).
     """
     p = get_preset(preset)
@@ -258,7 +260,7 @@ def simulate(out: str, preset: str = "alma_band3", seed: int = 0, *, overwrite: 
 
 
 def _check_faults(faults: dict, p: Preset, repeats: int) -> None:
-    known = {"amp_drop", "dead_pol", "flagged_antenna", "flagged_spw", "flagged_field"}
+    known = {"amp_drop", "dead_pol", "flagged_antenna", "flagged_spw", "flagged_field", "amp_ramp"}
     bad = set(faults) - known
     if bad:
         raise PipelineError(f"unknown fault(s) {', '.join(sorted(bad))}; valid: {', '.join(sorted(known))}")
@@ -314,6 +316,8 @@ def _write_rows(out, p, schedule, names, intents, pos, spw_freqs, sigma, truth, 
         g = gains_at(truth, times)                                   # (t, a, p, s)
         if "amp_drop" in faults and faults["amp_drop"]["scan"] == scan:
             g[:, faults["amp_drop"]["antenna"]] *= faults["amp_drop"]["factor"]
+        if "amp_ramp" in faults and faults["amp_ramp"]["field"] == name:   # every antenna's gain ramps in the scan
+            g *= np.sqrt(1 + faults["amp_ramp"]["fraction"] * np.linspace(0, 1, nt))[:, None, None, None]
         if "dead_pol" in faults:
             g[:, faults["dead_pol"]["antenna"], faults["dead_pol"]["pol"]] = 0.0
         tt = np.repeat(times, nbl)

@@ -18,6 +18,7 @@ from ..qa import antenna_outliers, catalogue_qa, completeness, snr_qa, spectral_
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import apply_spec, cube_fields, field_list, needs, save_artefact, uv_amplitudes
 from .estimators import antenna_table, joint_estimates, reference_accuracy
+from .fluxchecks import amp_time_score, k_spw_scores
 
 
 class AntennaFlux(BaseModel):
@@ -46,6 +47,7 @@ class FluxtransferInputs(Inputs):
     refspwmap: list[int] = Field([-1], description="CASA refspwmap: spw i of the transfer fields uses the reference's spw refspwmap[i]", json_schema_extra={"example": "[0,0,2,2]"})
     gainthreshold: float = Field(-1.0, description="CASA gainthreshold: drop gains more than this fraction from the median (-1: off)", json_schema_extra={"example": "0.1"})
     antenna: str = Field("", description="antennas to use (CASA selection)", json_schema_extra={"blank": "all antennas", "example": "!DA41"})
+    fitorder_rule: Literal["aicc", "fractional_bandwidth"] = Field("aicc", description="how a blank fitorder is chosen: 'aicc' (the order by AICc over 0..min(3, spws - 1)) or 'fractional_bandwidth' (the VLA pipeline's rule: 1 below a fractional bandwidth of 0.3, 2 to 0.8, 3 to 1.6, 4 above; 0 for a span under 257 MHz)", json_schema_extra={"example": "fractional_bandwidth"})
     fitorder: int | None = Field(None, ge=0, le=4, description="order of the spectral fit (log S vs log frequency)", json_schema_extra={"blank": "chosen by AICc over 0..min(3, spws - 1), with a note; equal frequencies lower it (with estimator casa: 1, as CASA)", "example": "1"})
     estimator: Literal["joint", "casa"] = Field("joint", description="'joint': all amplitude solutions fitted at once (SNR weights, outliers rejected, a gain drift where BIC at the measured noise and a held-out edge check support it); 'casa': CASA's fluxscale exactly")
     reference_error: float | None = Field(None, ge=0, lt=1, description="fractional accuracy of the reference model (the error budget's reference term)", json_schema_extra={"blank": "by the model's origin: Perley-Butler 2017 2 %; planets, moons, flux.csv catalogue and manual fluxes 5 %", "example": "0.03"})
@@ -218,6 +220,9 @@ class Fluxtransfer(Stage):
         qa += spectral_consistency(ms, fluxes) + catalogue_qa(ms, fluxes, *inputs.catalogue_range)
         if inputs.estimator == "joint":
             qa.append(antenna_outliers(ms, outliers))
+        qa += k_spw_scores(ms, md, fluxes)
+        q = amp_time_score(ms, md, st, cube, ct, applier)
+        qa += [q] if q else []
         lib = [e for e in st.callibrary if e.role != "fluxscaled"] + [scaled]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
                        summary=FluxtransferSummary(
@@ -231,7 +236,7 @@ class Fluxtransfer(Stage):
 def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, list, list]:
     """Fill both estimators' values and the error budget into `fluxes`; the chosen one becomes
     flux_jy/error_jy, scales the flux-scaled table (d['_mgratio']) and feeds the spectral fit."""
-    from ..heuristics.fluxscale import fit_by_ic, spectral_fit
+    from ..heuristics.fluxscale import fit_by_ic, order_by_fractional_bandwidth, spectral_fit
     ref_ids = [md.field_by_name(r).id for r in st.references]
     spws = sorted({s for r in fluxes.values() for s, v in r.spws.items() if not v.missing})
     fits = joint_estimates(ct, ref_ids, spws, inputs.refspwmap) if inputs.estimator == "joint" else {}
@@ -264,10 +269,18 @@ def apply_estimator(inputs, st, md, ct, d: dict, fluxes: dict) -> tuple[list, li
         good = [(v.freq_hz, v.flux_jy, v.error_jy) for v in r.spws.values() if not v.missing]
         if good and (inputs.estimator == "joint" or inputs.fitorder is None):
             fr, fd, fe = (np.array(x) for x in zip(*good))
-            fit = fit_by_ic(fr, fd, fe) if inputs.fitorder is None else spectral_fit(fr, fd, fe, inputs.fitorder)
+            order, why = inputs.fitorder, ""
+            if order is None and inputs.fitorder_rule == "fractional_bandwidth":
+                ids = [s for s, v in r.spws.items() if not v.missing]
+                edges = [(md.spws[s].chan_freq - np.abs(md.spws[s].chan_width) / 2).min() for s in ids] + \
+                        [(md.spws[s].chan_freq + np.abs(md.spws[s].chan_width) / 2).max() for s in ids]
+                order, why = order_by_fractional_bandwidth(min(edges), max(edges), len(ids))
+            fit = fit_by_ic(fr, fd, fe) if order is None else spectral_fit(fr, fd, fe, order)
+            if why:
+                fit.note = why + (f"; {fit.note}" if fit.note else "")
             if inputs.estimator == "casa" and inputs.fitorder is None:
                 continue                  # CASA's own order-1 fit (compute) stays
-            r.fit = SpectralFitResult.from_fit(fit)
+            r.fit = SpectralFitResult.from_fit(fit, {s: v.freq_hz for s, v in r.spws.items()})
     npol = ct.cparam.shape[2]
     rows, outliers = antenna_table(fits, ct.antenna_names or [a.name for a in md.antennas],
                                    [f.name for f in md.fields], npol)
