@@ -147,6 +147,7 @@ def run_ms(ms_path: str, name: str, steps, resume: bool, context: Context, progr
         context.ms[name] = MSState(path=md.path, name=name, summary=md.summary(), identity=ident)
         context.results = [r for r in context.results if r.ms != name]
     session = Session(context, name, md)
+    session.progress = progress
     try:
         _run_steps(session, [(i, get_stage(sn), p, u) for i, (sn, p, u) in enumerate(steps)], resume, progress)
     finally:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+from contextlib import contextmanager
 
 from .calapply import Applier, ApplySpec
 from .context import Context, CubeRef, MSState
@@ -62,6 +63,19 @@ class Session:
         self._stamp = table_stamp(md.path) if md is not None else None
         self._cube: Cube | None = None
         self.extra_fields: set[int] = set()     # fields stages asked for beyond cube_fields
+        self.progress = None                    # a rich Progress on a terminal (recipe._progress), else None
+
+    @contextmanager
+    def rows_bar(self, what: str, total: int | None = None):
+        """A progress line over rows ('<ms>: <what>'); yields advance(n), a no-op without a terminal."""
+        if self.progress is None:
+            yield lambda n: None
+            return
+        task = self.progress.add_task(f"{self.name}: {what}", total=total)
+        try:
+            yield lambda n: self.progress.advance(task, n)
+        finally:
+            self.progress.remove_task(task)
 
     @property
     def state(self) -> MSState:
@@ -108,13 +122,14 @@ class Session:
             sel = select(md, field=",".join(map(str, stale)), spw=spw)
             specs = [ApplySpec.load(e.table, e.gainfield, e.interp, e.spwmap, calwt=e.calwt) for e in pre]
             apply = Applier.for_ms(specs, md).apply if specs else None
-            if cube is None:
-                cube = build_cube(md, sel, model=model_function(md, models), apply=apply, directory=folder,
-                                  field_keys=keys, io=self.io)
-            else:
-                cube.drop_fields(stale)
-                build_cube(md, sel, model=model_function(md, models), apply=apply, field_keys=keys,
-                           cube=cube, io=self.io)
+            with self.rows_bar("one pass (rows)", md.nrows) as advance:
+                if cube is None:
+                    cube = build_cube(md, sel, model=model_function(md, models), apply=apply, directory=folder,
+                                      field_keys=keys, io=self.io, on_rows=advance)
+                else:
+                    cube.drop_fields(stale)
+                    build_cube(md, sel, model=model_function(md, models), apply=apply, field_keys=keys,
+                               cube=cube, io=self.io, on_rows=advance)
             p = cube.index.passes[-1]
             log.info("%s: one pass over %d rows of fields %s (%.0f MB) in %.2f s", self.name, p["rows"],
                      ",".join(md.fields[f].name for f in stale), p["bytes"] / 1e6, p["seconds"])

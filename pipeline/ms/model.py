@@ -63,7 +63,8 @@ def _runs(*keys: np.ndarray) -> list[tuple[int, int]]:
 
 
 def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = WRITE_BYTES,
-                fill_others: bool = False, io: IOCounter | None = None) -> int:
+                fill_others: bool = False, io: IOCounter | None = None,
+                on_rows: Callable[[int], None] | None = None) -> int:
     """Write fn's model into MODEL_DATA for the rows of `sel`; return rows written (see module
     doc). Channel selections in `sel` are ignored: a model is written for every channel.
     fill_others: also write the default model into every other row (after an interrupted
@@ -109,6 +110,8 @@ def write_model(ms, sel: Selection, fn: ModelFn, max_bytes: int = WRITE_BYTES,
                         out = unit[key][:n]
                     tb.putcol("MODEL_DATA", out, start + r0, n)
                     io.bytes_written += out.nbytes
+                    if on_rows is not None:
+                        on_rows(n)
         tb.flush()
     except BaseException as exc:
         # Ctrl-C, a full disk, any error: a column created here and left partly written would

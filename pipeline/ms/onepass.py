@@ -127,9 +127,10 @@ def _ratio(s: np.ndarray, w: np.ndarray) -> np.ndarray:
 def build_cube(md: MSMetadata, sel: Selection, model=None, apply: Apply | None = None,
                column: str = "DATA", directory: str | None = None, field_keys: dict | None = None,
                max_bytes: int = DEFAULT_MAX_BYTES, cube: Cube | None = None,
-               io: IOCounter | None = None) -> Cube:
+               io: IOCounter | None = None, on_rows: Callable[[int], None] | None = None) -> Cube:
     """Stream the rows of `sel` once into a Cube (kept in `directory` when given), or into
     `cube` (whose blocks of these fields must have been dropped). field_keys: field -> key.
+    on_rows: called with the number of rows of each chunk read (a progress bar).
     io: the run's I/O counter (the bytes this pass reads are added to it)."""
     io = io if io is not None else IOCounter()
     t0, b0 = time.perf_counter(), io.bytes_read
@@ -170,6 +171,8 @@ def build_cube(md: MSMetadata, sel: Selection, model=None, apply: Apply | None =
         current = this
         parts.append(_average(ch, parallel_hands(cp), model_matrix(model, ch)))
         chans.setdefault(ch.spw_id, set()).update(ch.channels.tolist())
+        if on_rows is not None:
+            on_rows(len(ch.rows))
     if parts:
         cube.add(_block(current, parts))
     ix = cube.index

@@ -44,8 +44,9 @@ class Writeback(Stage):
         redo = st.write_interrupted and "MODEL_DATA" in md.columns
         created = "MODEL_DATA" not in md.columns
         sel = select(md, field=",".join(map(str, sorted(models)))) if models else Selection(fields=set())
-        n = write_model(md, sel, lambda f, s, fr, uvw: models[f].evaluate(s, fr, uvw)[..., None],
-                        fill_others=redo, io=s.io) if (models or redo) else 0
+        with s.rows_bar("writing MODEL_DATA (rows)", md.nrows) as advance:
+            n = write_model(md, sel, lambda f, s, fr, uvw: models[f].evaluate(s, fr, uvw)[..., None],
+                            fill_others=redo, io=s.io, on_rows=advance) if (models or redo) else 0
         names = [md.fields[f].name for f in sorted(models)]
         others = ("1 in the parallel hands, 0 in the cross hands" if (created or redo)
                   else "unchanged (what the column held before)")
