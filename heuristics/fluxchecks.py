@@ -28,11 +28,11 @@ def k_spw(ratio: dict[int, float], ref: int) -> dict[int, float]:
     return {s: r / ratio[ref] for s, r in ratio.items() if s != ref and ratio.get(ref)}
 
 
-def per_integration_means(time: np.ndarray, amp: np.ndarray) -> np.ndarray:
-    """The mean amplitude of each integration (rows grouped by time to the millisecond)."""
+def per_integration_means(time: np.ndarray, amp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The integrations' times and mean amplitudes (rows grouped by time to the millisecond)."""
     t = np.round(np.asarray(time, float), 3)
     u, inv = np.unique(t, return_inverse=True)
-    return np.bincount(inv, weights=np.asarray(amp, float)) / np.bincount(inv)
+    return u, np.bincount(inv, weights=np.asarray(amp, float)) / np.bincount(inv)
 
 
 def amp_time_variation(means: np.ndarray) -> float | None:

@@ -249,7 +249,7 @@ def amp_time_qa(ms: str, field: str, spw: int | None, variation: float | None) -
     k = AMP_TIME_KNEE
     v = 1.0 - (1.0 - YELLOW) * variation / k if variation <= k else \
         max(YELLOW - (YELLOW - 0.34) * (variation - k) / k, 0.34)
-    return QAScore(value=round(v, 2), short=f"{field}: amplitude vs time spread {100 * variation:.1f} % (spw {spw}; "
+    return QAScore(value=round(v, 2), short=f"{field}: amplitude vs time spread {100 * variation:.2f} % (spw {spw}; "
                    f"(P80 - P20) / median of the per-integration mean calibrated amplitude)",
                    metric="amp_time_variation", metric_value=100 * variation, units="%", ms=ms, field=field,
                    spw=str(spw))

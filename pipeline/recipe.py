@@ -273,6 +273,9 @@ def run_recipe(recipe: str, mses: list[str], outdir: str = "fluxpipe_out", overr
 
 
 def _run_locked(recipe, steps, mses, names, outdir, resume, parallel, weblog, scheduler="") -> Context:
+    if weblog:      # the figures' drawing processes import matplotlib while the stages compute
+        from .weblog.figures import warm_up
+        warm_up()
     if resume and os.path.exists(os.path.join(outdir, "context.json")):
         ctx = Context.load(outdir)
         ctx.command, ctx.finished = " ".join(sys.argv), 0.0

@@ -92,8 +92,9 @@ class Stage:
         """The stage's part of its page (weblog_templates/stage_NAME.html; may be absent)."""
         return f"stage_{self.name}.html"
 
-    def plots(self, rec: StageRecord, st, outdir: str, base: str, abspath) -> list[dict]:
-        """The page's plots ([{'src', 'alt', 'caption'}]) from the record's artefacts and summary."""
+    def plots(self, rec: StageRecord, st, outdir: str, base: str, abspath) -> list:
+        """The page's figures (weblog.figures.Figure, files under outdir named from base) from the
+        record's artefacts and summary; the weblog draws them all at once, in parallel."""
         return []
 
     def summary_of(self, rec: StageRecord):
@@ -105,7 +106,8 @@ class Stage:
         return {}
 
     def front(self, context: Context, done: list[tuple[StageRecord, str]]) -> dict | None:
-        """The front page's section (front_template's `f.d`) from this stage's records and pages."""
+        """The front page's section (front_template's `f.d`) from this stage's records and pages;
+        its "figures" (weblog.figures.Figure, in OUTDIR/weblog) are drawn with the pages'."""
         return None
 
     def consumes(self, s, inputs: Inputs) -> dict:

@@ -138,5 +138,5 @@ def test_outputs_relative_and_folder_movable(tmp_path):
     moved = Context.load(str(tmp_path / "moved"))
     assert moved.outdir == str(tmp_path / "moved")
     index = render(moved)
-    svgs = [f for f in os.listdir(os.path.dirname(index) + "/stages") if f.endswith(".svg")]
-    assert len(svgs) >= 4
+    pngs = [f for f in os.listdir(os.path.dirname(index) + "/stages") if f.endswith(".png")]
+    assert len(pngs) >= 4

@@ -1,5 +1,7 @@
 """End to end: setmodel -> resolvedcal -> phaseup -> ampsolve -> ampflag -> fluxtransfer -> writeback."""
 
+import os
+
 import numpy as np
 import pytest
 from casacore.tables import table
@@ -164,9 +166,13 @@ def test_amplitude_calibrator_spread_in_time_is_scored(tmp_path):
     for ramp in (0.0, 0.2):
         ms = str(tmp_path / f"r{ramp}" / "r.ms")
         simulate(ms, "small", seed=4, faults={"amp_ramp": {"field": "J0423-0120", "fraction": ramp}} if ramp else None)
-        ctx = run_recipe("gfluxscale", [ms], str(tmp_path / f"o{ramp}"), weblog=False)
+        ctx = run_recipe("gfluxscale", [ms], str(tmp_path / f"o{ramp}"), weblog=bool(ramp))
         rec = next(r for r in ctx.results if r.stage == "fluxtransfer")
         scores[ramp] = next(q for q in rec.qa if q.metric == "amp_time_variation")
+    # the fluxtransfer page shows the amplitudes in time with the metric
+    web = tmp_path / "o0.2" / "weblog" / "stages"
+    page = open(next(web / f for f in os.listdir(web) if "fluxtransfer" in f and f.endswith(".html"))).read()
+    assert "_amptime.png" in page and f"= {scores[0.2].metric_value:.2f} %" in page
     assert scores[0.0].value == 1.0 and scores[0.0].metric_value < 1.0
     # a linear rise of 20 % over the scan: P80 - P20 of a uniform spread is 60 % of it
     assert 9.0 < scores[0.2].metric_value < 13.0, scores[0.2].short

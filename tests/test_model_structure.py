@@ -109,9 +109,11 @@ def test_component_list_recovers_the_truth(eb):
     assert np.ptp(ratio.real, axis=0).max() < 1e-5 * ratio.real.max()          # one spectrum for all rows
     assert ratio.real[0, len(f0) // 2] == pytest.approx(sm["0"], rel=1e-5)     # the flux.csv spectrum
     # the weblog's amplitude-vs-uv plot shows the structure model and the point model
-    svg = [f for f in os.listdir(d / "comp" / "weblog" / "stages") if f.endswith("_ampuv.svg")]
-    text = open(d / "comp" / "weblog" / "stages" / svg[0]).read()
-    assert "components model" in text and "point model" in text
+    stages = d / "comp" / "weblog" / "stages"
+    png = [f for f in os.listdir(stages) if f.endswith("_ampuv.png") and "resolvedcal" in f]
+    assert png and open(stages / png[0], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    page = open(stages / png[0].replace("_ampuv.png", ".html")).read()
+    assert "the components model at each visibility and the point model" in page
 
 
 def test_point_model_is_biased_by_the_structure(eb):

@@ -71,6 +71,11 @@ def crawl(browser, start: str, check_link) -> dict:
     return pages
 
 
+def top(page, selector: str) -> float:
+    """The page y of an element's top edge."""
+    return page.eval_on_selector(selector, "e => e.getBoundingClientRect().top + window.scrollY")
+
+
 def assert_flux_table(page, rows_selector: str, fluxes: dict) -> None:
     """The page's 12 flux rows (data-field, data-spw, .flux-value, .flux-error) equal fluxes.json."""
     rows = page.eval_on_selector_all(rows_selector, "els => els.map(e => [e.dataset.field, e.dataset.spw, "
@@ -92,22 +97,47 @@ def test_weblog_from_file_url(browser, demo_run):
     assert len(stage_pages) == 8      # precal, setmodel, ..., writeback
     assert any("fluxtransfer" in u for u in stage_pages)
     ft = pages[next(u for u in stage_pages if "fluxtransfer" in u)]
-    for plot in ("_flux_0.svg", "_ampuv_0.svg", "_ampuv_2.svg", "_antennas_0.svg"):   # 3 transfer fields
+    for plot in ("_flux.png", "_amptime.png", "_ampuv.png", "_antennas.png"):
         assert plot in ft, plot
-    assert "_ampuv.svg" in pages[next(u for u in stage_pages if "resolvedcal" in u)]
+    assert "_ampuv.png" in pages[next(u for u in stage_pages if "resolvedcal" in u)]
+    for stage in ("ampsolve", "ampflag"):         # the per-antenna small multiples
+        assert "_amp_antennas.png" in pages[next(u for u in stage_pages if stage in u)], stage
     # the flux table equals fluxes.json
     fluxes = json.load(open(demo_run / "fluxes.json"))["demo_band3.ms"]
     page = browser.new_page()
     url = next(u for u in stage_pages if "fluxtransfer" in u)
     page.goto(url)
     assert_flux_table(page, "tr.flux", fluxes)
+    # the page leads with its pictures; the 300-row per-antenna table and the inputs are collapsed
+    # (each behind a summary naming the outliers), so the page is short at a desktop width
+    page.set_viewport_size({"width": 1400, "height": 900})
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 4000, height
+    assert top(page, "main img") < top(page, "#fluxtable") < top(page, "#antennas-details")
+    assert page.eval_on_selector("main img", "e => e.getAttribute('src')").endswith("_flux.png")
+    for d in ("#antennas-details", "#inputs-details"):
+        assert page.eval_on_selector(d, "e => e.open") is False, d
+    assert not page.is_visible("#antennas")
+    assert "Outliers: none" in page.text_content("#antenna-summary")
+    # a note is written once (per spw), not in every row
+    notes = page.eval_on_selector_all("#fluxnotes li", "els => els.length")
+    marks = page.eval_on_selector_all("tr.flux sup", "els => els.length")
+    assert marks == 12 and 1 <= notes <= 4
     os.makedirs(ARTIFACTS, exist_ok=True)
     page.screenshot(path=os.path.join(ARTIFACTS, "weblog_fluxtransfer.png"), full_page=True)
     page.goto(start)
     page.screenshot(path=os.path.join(ARTIFACTS, "weblog_index.png"), full_page=True)
-    # the front page leads with the fluxes: its table equals fluxes.json too
+    # the front page leads with the overview picture, then the QA matrix; its flux table equals
+    # fluxes.json too
     assert_flux_table(page, "tr.frontflux", fluxes)
     assert page.query_selector("#worstqa") is not None
+    first = page.eval_on_selector("main img", "e => e.getAttribute('src')")
+    assert first == "overview.png"
+    assert top(page, "#overview img") < top(page, "#frontfluxes") and top(page, "#overview img") < top(page, "#worstqa")
+    matrix = page.eval_on_selector_all("#qa-matrix td[class*='qa-'] a", "els => els.map(e => e.getAttribute('href'))")
+    assert len(matrix) == 8 and all(h.startswith("stages/") for h in matrix)
+    model = page.eval_on_selector("#frontmodel tr:nth-child(2)", "e => e.textContent")
+    assert "J0423-0120" in model and "point source" in model
     # QA colours on the index
     cells = page.eval_on_selector_all("#stages td[class*='qa-']", "els => els.map(e => e.className)")
     assert len(cells) == 8 and all(re.search("qa-(green|blue|yellow|red)", c) for c in cells)
@@ -177,7 +207,7 @@ def test_several_ebs_weblog(browser, tmp_path):
     cross = [u for u in pages if "crosseb" in u]
     assert len(cross) == 1 and len([u for u in pages if "/stages/" in u]) == 3 * 8 + 1
     html = pages[cross[0]]
-    assert "_crosseb_all_field0.svg" in html
+    assert "_crosseb_all_field0.png" in html
     res = json.load(open(tmp_path / "out" / "crosseb.json"))["fields"]["J0530+1331"]
     page = browser.new_page()
     page.goto(cross[0])
@@ -185,7 +215,7 @@ def test_several_ebs_weblog(browser, tmp_path):
     assert [float(c) for c in cells] == pytest.approx([r["flux_jy"] for r in res["rows"]], abs=5e-7)
     page.close()
     ft = [u for u in pages if "fluxtransfer" in u]
-    assert len(ft) == 3 and all("_antennas_0.svg" in pages[u] for u in ft)
+    assert len(ft) == 3 and all("_antennas.png" in pages[u] for u in ft)
     # the front page's across-EBs row equals crosseb.json
     page = browser.new_page()
     page.goto(start)

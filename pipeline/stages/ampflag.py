@@ -46,8 +46,13 @@ class Ampflag(Stage):
     description = "Robust outlier flagging of the amplitude solutions"
 
     def plots(self, rec, st, outdir, base, abspath):
-        from ..weblog.plots import gain_vs_time
-        return gain_vs_time(abspath(rec.artefacts["solutions"]), outdir, base, "amplitude")
+        from ..weblog.plots import gain_per_antenna
+        return gain_per_antenna(abspath(rec.artefacts["solutions"]), outdir, base)
+
+    def page(self, rec, st):
+        """The flags counted by antenna, most flagged first (the table itself is collapsed)."""
+        from collections import Counter
+        return {"by_antenna": Counter(str(f.antenna) for f in self.summary_of(rec).flags).most_common()}
 
     def run(self, s, inputs, user):
         context, ms, st = s.context, s.name, s.state

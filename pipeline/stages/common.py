@@ -170,9 +170,11 @@ class SolveStage(Stage):
     pre_role: Role | None = None
 
     def plots(self, rec, st, outdir, base, abspath):
-        from ..weblog.plots import gain_vs_time
-        return gain_vs_time(abspath(rec.artefacts["solutions"]), outdir, base,
-                            "phase" if self.calmode == "p" else "amplitude")
+        from ..weblog.plots import gain_per_antenna, gain_vs_time
+        npz = abspath(rec.artefacts["solutions"])
+        if self.calmode == "p":
+            return gain_vs_time(npz, outdir, base, "phase")
+        return gain_vs_time(npz, outdir, base, "amplitude") + gain_per_antenna(npz, outdir, base)
 
     def run(self, s, inputs, user):
         return solve_stage(self, s, inputs, user, role=self.role, solint=getattr(inputs, self.solint_input),

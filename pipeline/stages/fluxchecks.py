@@ -32,11 +32,12 @@ def k_spw_scores(ms: str, md, fluxes: dict) -> list:
     return out
 
 
-def amp_time_score(ms: str, md, st, cube, ct, applier):
-    """The reference's amplitude spread in time (None for a solar-system body)."""
+def amp_time_score(ms: str, md, st, cube, ct, applier) -> tuple:
+    """The reference's amplitude spread in time (None for a solar-system body) and what its
+    plot shows: {'time', 'mean' (per integration), 'field', 'spw', 'variation'} (or {})."""
     ref = st.reference
     if body_name(ref):
-        return None
+        return None, {}
     fid = md.field_by_name(ref).id
     spws = sorted({b.spw_id for b in cube.blocks(fields=[fid])})
     snr = []
@@ -45,7 +46,7 @@ def amp_time_score(ms: str, md, st, cube, ct, applier):
         snr.append(float(np.median(ct.snr[m, 0, 0])) if m.any() else None)
     spw = reference_spw(spws, [_bandwidth(md, s) for s in spws], snr)
     if spw is None:
-        return amp_time_qa(ms, ref, None, None)
+        return amp_time_qa(ms, ref, None, None), {}
     t, a = [], []
     for b in cube.blocks(fields=[fid], spws=[spw]):
         vis, w = applied(b, applier, raw=True)
@@ -53,5 +54,8 @@ def amp_time_score(ms: str, md, st, cube, ct, applier):
         t.append(b.time[ok])
         a.append(amp)
     if not t:
-        return amp_time_qa(ms, ref, spw, None)
-    return amp_time_qa(ms, ref, spw, amp_time_variation(per_integration_means(np.concatenate(t), np.concatenate(a))))
+        return amp_time_qa(ms, ref, spw, None), {}
+    times, means = per_integration_means(np.concatenate(t), np.concatenate(a))
+    v = amp_time_variation(means)
+    return amp_time_qa(ms, ref, spw, v), {"time": times, "mean": means, "field": ref, "spw": spw,
+                                          "variation": np.nan if v is None else v}

@@ -2,6 +2,7 @@
 the flux-scaled table; derived fluxes from the cube with the phase and flux-scaled gains applied."""
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 import numpy as np
@@ -14,6 +15,7 @@ from ..casa_fluxscale import antenna_set, compute, write_scaled
 from ..context import CalEntry, DerivedFlux, FieldFlux, SpectralFitResult, SpwFlux
 from ..errors import PipelineError
 from ..heuristics.derived import WeightedStats, row_means
+from ..heuristics.standards import power_law
 from ..qa import antenna_outliers, catalogue_qa, completeness, snr_qa, spectral_consistency
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import apply_spec, cube_fields, field_list, needs, save_artefact, uv_amplitudes
@@ -139,24 +141,59 @@ class Fluxtransfer(Stage):
     front_template = "front_fluxtransfer.html"
 
     def plots(self, rec, st, outdir, base, abspath):
-        from ..weblog.plots import antenna_ratios, flux_vs_freq, transfer_ampuv
+        from ..weblog.plots import amp_vs_time, antenna_ratios, flux_vs_freq, transfer_ampuv
         sm = self.summary_of(rec)
-        return flux_vs_freq(sm.fluxes, outdir, base) + \
+        amptime = amp_vs_time(abspath(rec.artefacts["amptime"]), outdir, base) if "amptime" in rec.artefacts else []
+        return flux_vs_freq(sm.fluxes, outdir, base) + amptime + \
             transfer_ampuv(abspath(rec.artefacts["ampuv"]), sm.fluxes, outdir, base) + \
             antenna_ratios([a.model_dump() for a in sm.antennas], outdir, base)
 
     def page(self, rec, st):
-        """The flux table's rows (one per field and spw)."""
+        """The flux table's rows (one per field and spw), each note once with the spws it is
+        about, and the per-antenna table's outliers and largest deviations."""
         intents = {f.name: ",".join(f.intents) for f in st.fields}
-        return {"fluxrows": [{"field": f, "res": res, "intents": intents.get(f, ""), "spw": spw, "v": v}
-                             for f, res in self.summary_of(rec).fluxes.items() for spw, v in res.spws.items()]}
+        sm = self.summary_of(rec)
+        rows, notes = [], {}
+        for f, res in sm.fluxes.items():
+            for spw, v in res.spws.items():
+                n = None
+                if v.drift_note:
+                    n = notes.setdefault(v.drift_note, {"n": len(notes) + 1, "text": v.drift_note, "where": []})
+                    n["where"].append(f"{f} spw {spw}")
+                rows.append({"field": f, "res": res, "intents": intents.get(f, ""), "spw": spw, "v": v,
+                             "note": n["n"] if n else None})
+        ants = [a for a in sm.antennas]
+        worst = sorted(ants, key=lambda a: -abs(a.deviation_sigma))[:5]
+        return {"fluxrows": rows, "notes": list(notes.values()),
+                "outliers": [a for a in ants if a.outlier], "largest": worst}
 
     def front(self, context, done):
-        """Every MS's transfer fluxes (as in fluxes.json), each linked to its MS's page."""
+        """Every MS's transfer fluxes (as in fluxes.json), each linked to its MS's page, and the
+        overview figure: every calibrator's flux vs frequency with the reference's model."""
+        from ..weblog.plots import overview
         href = {rec.ms: h for rec, h in done}
+        pts = []
+        for ms, st in context.ms.items():
+            m = st.reference_model
+            if m is not None and m.per_spw:
+                sv = sorted(m.per_spw.values(), key=lambda v: v.reffreq)
+                pts.append({"ms": ms, "field": st.reference, "model": True, "freq_ghz": [v.reffreq / 1e9 for v in sv],
+                            "flux_jy": [v.flux for v in sv], "error_jy": None})
+            for f, res in st.fluxes.items():
+                sp = sorted((v for v in res.spws.values() if v.flux_jy), key=lambda v: v.freq_hz)
+                if not sp:
+                    continue
+                fr = np.array([v.freq_hz for v in sp])
+                fit = None
+                if res.fit.reffreq_hz:
+                    x = np.linspace(fr.min() * 0.98, fr.max() * 1.02, 30)
+                    fit = (x / 1e9, power_law(x, res.fit.flux_jy, res.fit.reffreq_hz, res.fit.spidx_poly))
+                pts.append({"ms": ms, "field": f, "model": False, "freq_ghz": fr / 1e9,
+                            "flux_jy": [v.flux_jy for v in sp], "error_jy": [v.error_jy or 0 for v in sp], "fit": fit})
         return {"rows": [{"ms": ms, "field": f, "spw": spw, "v": v, "href": href.get(ms, "")}
                          for ms, st in context.ms.items() for f, res in st.fluxes.items()
-                         for spw, v in res.spws.items()]}
+                         for spw, v in res.spws.items()],
+                "figures": overview(pts, os.path.join(context.outdir, "weblog")) if pts else []}
 
     def cube_fields(self, s, inputs):
         """The user's transfer fields (setmodel's are in the cube anyway; an unknown name is
@@ -221,8 +258,10 @@ class Fluxtransfer(Stage):
         if inputs.estimator == "joint":
             qa.append(antenna_outliers(ms, outliers))
         qa += k_spw_scores(ms, md, fluxes)
-        q = amp_time_score(ms, md, st, cube, ct, applier)
+        q, amptime = amp_time_score(ms, md, st, cube, ct, applier)
         qa += [q] if q else []
+        if amptime:
+            art["amptime"] = save_artefact(context, ms, "fluxtransfer.amptime", **amptime)
         lib = [e for e in st.callibrary if e.role != "fluxscaled"] + [scaled]
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, heur),
                        summary=FluxtransferSummary(

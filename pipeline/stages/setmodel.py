@@ -160,6 +160,25 @@ class Setmodel(Stage):
     Inputs = SetmodelInputs
     Summary = SetmodelSummary
     description = "Field roles, science spws and the reference calibrator's model"
+    front_template = "front_setmodel.html"
+
+    def front(self, context, done):
+        """Each MS's reference model: where it comes from, its size and its flux per spw."""
+        rows = []
+        for rec, href in done:
+            sm = self.summary_of(rec)
+            b = sm.body
+            if b is not None:
+                size = f'elliptical disk {b.major_arcsec:.3f}" x {b.minor_arcsec:.3f}" at PA {b.pa_deg:.1f} deg'
+            elif sm.disk_arcsec:
+                size = f'disk {sm.disk_arcsec:.3f}" ({sm.disk_origin})'
+            elif sm.structure is not None:
+                size = f"{sm.structure.kind}, {sm.structure.n} components"
+            else:
+                size = "point source"
+            rows.append({"ms": rec.ms, "href": href, "reference": sm.reference, "origin": sm.origin,
+                         "size": size, "flux": sm.flux_per_spw})
+        return {"rows": rows}
 
     def preflight(self, md, inputs, user):
         if "reffile" in user and inputs.reffile:
@@ -168,8 +187,8 @@ class Setmodel(Stage):
                 raise InputsError(f"setmodel.reffile {inputs.reffile} not found ({f}); give an existing flux.csv")
 
     def consumes(self, s, inputs):
-        md = s.md
         """The flux.csv rows of this MS (an edited row recomputes the model and what follows)."""
+        md = s.md
         f = reffile_path(inputs.reffile, md.path)
         if not f or not os.path.exists(f):
             return {"reffile": None, **_structure_files(inputs, md.path)}
