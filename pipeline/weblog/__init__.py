@@ -124,13 +124,16 @@ def render(ctx: Context, stages: dict | None = None) -> str:
     drawn = draw_all(figs, out)
     for path, err in drawn["failed"].items():
         log.warning("weblog: figure %s could not be drawn: %s", os.path.relpath(path, out), err)
+
     def fig_html(f) -> dict:
         return {**f.html(), "error": drawn["failed"].get(f.path, "")}
+
     for x in fronts:
         x["d"] = {**x["d"], "figures": [fig_html(f) for f in x["d"].get("figures", [])]}
     idx = env.get_template("index.html").render(
         ctx=ctx, root="", nav=nav, mses=mses, stages=rows, warnings=warnings, start=_fmt_time(ctx.started),
-        fronts=fronts, front_figures=[f for x in fronts for f in x["d"]["figures"]], worst=worst[:8], banner=_banner(worst), matrix=_qa_matrix(rows, list(ctx.ms)),
+        fronts=fronts, front_figures=[f for x in fronts for f in x["d"]["figures"]], worst=worst[:8],
+        banner=_banner(worst), matrix=_qa_matrix(rows, list(ctx.ms)),
         end=_fmt_time(ctx.finished), duration=f"{ctx.finished - ctx.started:.1f} s" if ctx.finished else "",
         figures_note=f"{drawn['figures']} figures ({drawn['drawn']} drawn, {drawn['reused']} reused) in "
                      f"{drawn['seconds']:.1f} s")

@@ -1,22 +1,22 @@
-"""matplotlib drawing of a figures.Figure to PNG (Agg, no pyplot: no global figure state).
-Imported only by the drawing processes (figures.draw_all); editing this file redraws every
-figure on the next rendering (its bytes are part of each figure's key)."""
+"""matplotlib drawing of a figures.Figure to PNG: the Agg canvas directly (no pyplot, no
+backend switch) and the style in an rc_context, so a notebook that draws fluxpipe's figures
+in its own process keeps its matplotlib settings. Imported by the drawing processes
+(figures.draw_all); editing this file redraws every figure on the next rendering (its bytes
+are part of each figure's key)."""
 from __future__ import annotations
 
 import math
 
 import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.ticker import FuncFormatter, LogLocator
 
-matplotlib.use("Agg")
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure as MplFigure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
-
-matplotlib.rcParams.update({
+_STYLE = {
     "font.size": 8, "axes.titlesize": 8.5, "axes.labelsize": 8, "legend.fontsize": 7,
     "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.grid": True, "grid.alpha": 0.3,
     "figure.dpi": 100, "savefig.dpi": 100, "path.simplify": True, "agg.path.chunksize": 20000,
-})
+}
 _PLAIN = FuncFormatter(lambda v, _: f"{v:g}")
 _MARK = {"o": ".", "x": "x", "s": "s", "^": "^", "d": "d"}
 
@@ -69,6 +69,11 @@ def _panel(ax, p, small: bool) -> None:
 
 def draw(fig) -> None:
     """Write fig.path: its panels on a grid of fig.ncols columns."""
+    with matplotlib.rc_context(_STYLE):
+        _draw(fig)
+
+
+def _draw(fig) -> None:
     n = max(len(fig.panels), 1)
     ncols = max(1, min(fig.ncols, n))
     nrows = math.ceil(n / ncols)

@@ -140,11 +140,13 @@ def draw_all(figs: list[Figure], root: str, workers: int | None = None) -> dict:
             else:
                 same[new[rel]] = []
                 todo.append(f)
-    for rel in set(old) - set(new):
-        try:
-            os.remove(os.path.join(root, rel))
-        except OSError:
-            pass
+    for rel in set(old) - set(new):       # only our own PNGs inside the weblog folder
+        path = os.path.realpath(os.path.join(root, rel))
+        if path.endswith(".png") and path.startswith(os.path.realpath(root) + os.sep):
+            try:
+                os.remove(path)
+            except OSError:
+                pass
     if workers is None:
         workers = int(os.environ.get("FLUXPIPE_PLOT_WORKERS", os.cpu_count() or 1))
     workers = min(workers, len(todo))

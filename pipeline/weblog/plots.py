@@ -20,6 +20,14 @@ def _grid(n: int) -> dict:
     return {"ncols": 4, "width_in": 12.8, "panel_height_in": 1.8, "share": True}
 
 
+def _per_field(outdir: str, name: str, alt: str, caption: str, panels: list[Panel], group: str) -> list[Figure]:
+    """A panel per transfer field, three to a row ([] without panels)."""
+    if not panels:
+        return []
+    n = min(3, len(panels))
+    return [figure(outdir, name, alt, caption, panels, ncols=n, width_in=4.2 * n, panel_height_in=2.8, group=group)]
+
+
 def _solutions(npz: str) -> dict:
     with np.load(npz) as z:
         return {"t": z["time"], "spw": z["spw"], "ant": z["antenna"], "cp": z["cparam"], "fl": z["flag"],
@@ -128,15 +136,12 @@ def flux_vs_freq(fluxes: dict, outdir: str, base: str) -> list[Figure]:
             p.points(*zip(*cat), PALETTE[2], "catalogue", size=5, marker="s")
         p.note = f"{fit.flux_jy:.4g} Jy at {fit.reffreq_hz / 1e9:.4g} GHz"
         panels.append(p)
-    if not panels:
-        return []
-    return [figure(outdir, f"{base}_flux.png",
-                   f"flux density vs frequency of {len(panels)} transfer fields with error bars, fitted "
-                   f"spectra and catalogue values",
-                   "A panel per transfer field: derived flux per spw (±1σ), the fitted spectrum (its value at "
-                   "the reference frequency in the box), catalogue values (squares).",
-                   panels, ncols=min(3, len(panels)), width_in=4.2 * min(3, len(panels)),
-                   panel_height_in=2.8, group="Flux density vs frequency")]
+    return _per_field(outdir, f"{base}_flux.png",
+                      f"flux density vs frequency of {len(panels)} transfer fields with error bars, fitted "
+                      f"spectra and catalogue values",
+                      "A panel per transfer field: derived flux per spw (±1σ), the fitted spectrum (its value at "
+                      "the reference frequency in the box), catalogue values (squares).",
+                      panels, "Flux density vs frequency")
 
 
 def amp_vs_uvdist(npz: str, outdir: str, base: str, reference: str, selected: list[int]) -> list[Figure]:
@@ -187,13 +192,10 @@ def antenna_ratios(rows: list[dict], outdir: str, base: str) -> list[Figure]:
         outl = sorted({r["antenna"] for r in fr if r.get("outlier")})
         notes.append(f"{f}: {', '.join(outl) if outl else 'none'}")
         panels.append(p)
-    if not panels:
-        return []
-    return [figure(outdir, f"{base}_antennas.png",
-                   f"per-antenna flux of {len(panels)} transfer fields for every spw with error bars, outliers x",
-                   f"The flux each antenna gives alone (polarisations side by side, x: the antenna's index in "
-                   f"the table below). Outliers: {'; '.join(notes)}.", panels, ncols=min(3, len(panels)),
-                   width_in=4.2 * min(3, len(panels)), panel_height_in=2.8, group="Per-antenna fluxes")]
+    return _per_field(outdir, f"{base}_antennas.png",
+                      f"per-antenna flux of {len(panels)} transfer fields for every spw with error bars, outliers x",
+                      f"The flux each antenna gives alone (polarisations side by side, x: the antenna's index in "
+                      f"the table below). Outliers: {'; '.join(notes)}.", panels, "Per-antenna fluxes")
 
 
 def cross_eb(summary: dict, outdir: str, base: str) -> list[Figure]:
@@ -236,15 +238,12 @@ def transfer_ampuv(npz: str, fluxes: dict, outdir: str, base: str) -> list[Figur
         if d is not None and d.flux_jy:
             p.hline(d.flux_jy, PALETTE[1], f"derived {d.flux_jy:.4g} Jy", dash=True)
         panels.append(p)
-    if not panels:
-        return []
-    return [figure(outdir, f"{base}_ampuv.png",
-                   f"calibrated amplitude vs uv distance of {len(panels)} transfer fields with their transfer "
-                   f"and derived fluxes",
-                   "Calibrated visibilities (phase-up and flux-scaled gains applied) of each transfer field's "
-                   "first spw; solid: the transfer flux as a point model; dashed: the derived flux.",
-                   panels, ncols=min(3, len(panels)), width_in=4.2 * min(3, len(panels)), panel_height_in=2.8,
-                   group="Calibrated amplitude vs uv distance")]
+    return _per_field(outdir, f"{base}_ampuv.png",
+                      f"calibrated amplitude vs uv distance of {len(panels)} transfer fields with their transfer "
+                      f"and derived fluxes",
+                      "Calibrated visibilities (phase-up and flux-scaled gains applied) of each transfer field's "
+                      "first spw; solid: the transfer flux as a point model; dashed: the derived flux.",
+                      panels, "Calibrated amplitude vs uv distance")
 
 
 def amp_vs_time(npz: str, outdir: str, base: str) -> list[Figure]:
