@@ -12,7 +12,9 @@ WEIGHT_SPECTRUM, when written, holds the same per channel).
 Gains (truth['gains']): per antenna a, polarisation p and spw s
     g = A[a,p,s] (1 + dA[a] sin(2 pi (t-t0)/P[a] + psi[a])) exp(i (phi0[a,p,s] + rate[a] (t-t0)
         + wob[a] sin(2 pi (t-t0)/Pw[a] + psiw[a])))
-`gains_at(truth, times)` evaluates them; truth is also written as JSON beside the MS.
+(sim.cal: slow drifts, a dispersive phase and amplitude random walks when the preset asks);
+`gains_at(truth, times)` evaluates them; truth is also written as JSON beside the MS. The array
+and its uvw: sim.geometry.
 """
 from __future__ import annotations
 
@@ -26,111 +28,13 @@ from ..errors import PipelineError
 from ..fluxcsv import MARK, FluxRow, write_flux_csv
 from ..heuristics.constants import ARCSEC, C_LIGHT
 from ..ms.create import create_ms
+from .cal import gains_at, make_gain_truth
+from .geometry import DAY, array_layout, gmst_rad, uvw_for
 from .presets import ALMA_SITE, INTENT_MODES, PRESETS, Preset, get_preset  # noqa: F401
 from .sky import bjh_truth, body_ephemeris, disk_profile, elliptical_q, write_ephemeris_table
 
-DAY = 86400.0
-
-
-# ---- geometry -------------------------------------------------------------------------------
-def _geodetic_to_itrf(lon: float, lat: float, h: float) -> np.ndarray:
-    a, f = 6378137.0, 1 / 298.257223563
-    e2 = f * (2 - f)
-    n = a / np.sqrt(1 - e2 * np.sin(lat) ** 2)
-    return np.array([(n + h) * np.cos(lat) * np.cos(lon), (n + h) * np.cos(lat) * np.sin(lon),
-                     (n * (1 - e2) + h) * np.sin(lat)])
-
-
-def _enu_to_itrf(enu: np.ndarray, lon: float, lat: float) -> np.ndarray:
-    e, n, u = enu.T
-    sl, cl, sp, cp = np.sin(lon), np.cos(lon), np.sin(lat), np.cos(lat)
-    return np.stack([-sl * e - sp * cl * n + cp * cl * u,
-                     cl * e - sp * sl * n + cp * sl * u,
-                     cp * n + sp * u], axis=1)
-
-
-def array_layout(p: Preset, rng: np.random.Generator) -> np.ndarray:
-    """ITRF positions (nant, 3): log-uniform radii between r_min and r_max around the site,
-    no two antennas closer than 15 m (12-m dishes must not overlap)."""
-    enu = np.zeros((p.nant, 3))
-    enu[0, :2] = [p.r_min * 0.8, 0.0]   # a central antenna: a natural reference antenna
-    k = 1
-    while k < p.nant:
-        r = p.r_min * np.exp(rng.uniform(0, np.log(p.r_max / p.r_min)))
-        az = rng.uniform(0, 2 * np.pi)
-        cand = np.array([r * np.sin(az), r * np.cos(az), rng.normal(0, 1.0)])
-        if np.linalg.norm(enu[:k, :2] - cand[:2], axis=1).min() >= 15.0:
-            enu[k] = cand
-            k += 1
-    return _geodetic_to_itrf(*p.site) + _enu_to_itrf(enu, p.site[0], p.site[1])
-
-
-def gmst_rad(t_mjd_s: np.ndarray) -> np.ndarray:
-    d = t_mjd_s / DAY - 51544.5
-    return np.deg2rad(np.mod(280.46061837 + 360.98564736629 * d, 360.0))
-
-
-def uvw_for(pos: np.ndarray, a1: np.ndarray, a2: np.ndarray, t: np.ndarray, ra: float,
-            dec: float) -> np.ndarray:
-    """UVW (metres) of baselines pos[a2] - pos[a1] at times t towards (ra, dec)."""
-    b = pos[a2] - pos[a1]
-    h = gmst_rad(t) - ra
-    sh, ch, sd, cd = np.sin(h), np.cos(h), np.sin(dec), np.cos(dec)
-    bx, by, bz = b[:, 0], b[:, 1], b[:, 2]
-    return np.stack([sh * bx + ch * by,
-                     -sd * ch * bx + sd * sh * by + cd * bz,
-                     cd * ch * bx - cd * sh * by + sd * bz], axis=1)
-
 
 # ---- truth ----------------------------------------------------------------------------------
-def make_gain_truth(nant: int, nspw: int, t0: float, rng: np.random.Generator) -> dict:
-    return {
-        "t0": t0,
-        "amp": (1.0 + 0.08 * rng.standard_normal((nant, 2, nspw))).clip(0.6, 1.4).tolist(),
-        "amp_drift": (0.005 * rng.uniform(0.5, 1.0, nant)).tolist(),
-        "amp_period": rng.uniform(1800, 5400, nant).tolist(),
-        "amp_psi": rng.uniform(0, 2 * np.pi, nant).tolist(),
-        "phase0": rng.uniform(-np.pi, np.pi, (nant, 2, nspw)).tolist(),
-        "phase_rate": (rng.standard_normal(nant) * 1.0 / 1200).tolist(),
-        "phase_wobble": rng.uniform(0.05, 0.3, nant).tolist(),
-        "wobble_period": rng.uniform(300, 900, nant).tolist(),
-        "wobble_psi": rng.uniform(0, 2 * np.pi, nant).tolist(),
-    }
-
-
-def gains_at(truth: dict, times: np.ndarray) -> np.ndarray:
-    """True complex gains (ntime, nant, npol=2, nspw) at MJD-second `times` (no faults)."""
-    g = truth["gains"] if "gains" in truth else truth
-    dt = np.asarray(times, float)[:, None] - g["t0"]                       # (t, 1)
-    amp = np.asarray(g["amp"])[None]                                      # (1, a, p, s)
-    drift = 1 + np.asarray(g["amp_drift"]) * np.sin(
-        2 * np.pi * dt / np.asarray(g["amp_period"]) + np.asarray(g["amp_psi"]))   # (t, a)
-    ph = (np.asarray(g["phase_rate"]) * dt + np.asarray(g["phase_wobble"]) * np.sin(
-        2 * np.pi * dt / np.asarray(g["wobble_period"]) + np.asarray(g["wobble_psi"])))  # (t, a)
-    # a dispersive (tropospheric) phase grows with frequency: nu_spw / nu_ref per spw
-    scale = np.asarray(g.get("phase_scale", [1.0]))[None, None, None, :]
-    phase = np.asarray(g["phase0"])[None] + ph[:, :, None, None] * scale
-    if "drift_rate_per_h" in g:   # slow drifts: linear per antenna, and elevation-like
-        hours = (np.asarray(times, float) - g["t_mid"]) / 3600
-        airmass = _airmass(np.asarray(times, float), g["lst_ra"], g["lat"])
-        drift = drift * (1 + np.asarray(g["drift_rate_per_h"])[None] * hours[:, None]) \
-            * np.exp(-np.asarray(g["airmass_coeff"])[None] * (airmass[:, None] - 1))
-    if "walk" in g:     # an amplitude random walk per antenna, sampled every walk_dt seconds
-        w = np.asarray(g["walk"])                                               # (ant, grid)
-        x = (np.asarray(times, float) - g["walk_t0"]) / g["walk_dt"]
-        grid = np.arange(w.shape[1])
-        drift = drift * np.stack([np.interp(x, grid, w[a]) for a in range(w.shape[0])], axis=1)
-    return amp * drift[:, :, None, None] * np.exp(1j * phase)
-
-
-def _airmass(times: np.ndarray, ra: float, lat: float) -> np.ndarray:
-    """1/sin(elevation) of a source at right ascension `ra` from latitude `lat` (floor 0.2)."""
-    ha = gmst_rad(times) + ALMA_SITE[0] - ra
-    dec = -0.3
-    sin_el = np.sin(lat) * np.sin(dec) + np.cos(lat) * np.cos(dec) * np.cos(ha)
-    return 1 / np.maximum(sin_el, 0.2)
-
-
 def source_flux(src: dict, freq_hz: np.ndarray, spw: int | None = None) -> np.ndarray:
     """The source's flux at `freq_hz`: its power law, or a body's per-channel truth of spw `spw`
     (the channel mean when freq_hz is a scalar)."""
