@@ -123,6 +123,27 @@ def solutions_artefact(context: Context, ms: str, name: str, ct: CalTable) -> st
                          field_names=np.array(ct.field_names or [], str))
 
 
+def resolved_subset(md, st, minblperant: int) -> tuple[dict | None, int | None]:
+    """The reference's resolved antennas ({field id: antennas}, or None for all) and the
+    minblperant on them, which follows their number (ALMA: 2)."""
+    if not st.resolved.antennas:
+        return None, None
+    return ({md.field_by_name(st.reference).id: st.resolved.antennas},
+            min(minblperant, max(2, len(st.resolved.antennas) - 1)))
+
+
+def write_solutions(context: Context, ms: str, stage: str, ct: CalTable, md, cube, inputs) -> str:
+    """Write a solving stage's table as OUTDIR/<ms>.<stage>.tbl (its relative path); a table
+    without one unflagged solution is a one-line error instead."""
+    if not (~ct.flag).any():
+        raise NoDataError(f"no unflagged {stage} solutions in {ms}: all data flagged, below "
+                          f"minsnr={inputs.minsnr} or with fewer than minblperant={inputs.minblperant} baselines "
+                          f"per antenna; check flags or lower {stage}.minsnr")
+    rel = f"{ms}.{stage}.tbl"
+    write_caltable(context.abspath(rel), ct, md.path, cube.index.spw_chan)
+    return rel
+
+
 def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
                 calmode: str, pre_role: Role | None = None) -> Results:
     """Shared body of the gain-solving stages: solve on the cube (reference field on its
@@ -132,20 +153,13 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
     debias = bool(getattr(inputs, "debias", False))
     pre = [apply_spec(context, needs(context, ms, pre_role, stage.name), noise_bias=debias)] if pre_role else []
     cube, ref = s.cube()
-    ants = {md.field_by_name(st.reference).id: st.resolved.antennas} if st.resolved.antennas else None
-    # on the resolved reference's few antennas, minblperant follows their number (ALMA: 2)
-    ref_mbl = min(inputs.minblperant, max(2, len(st.resolved.antennas) - 1)) if ants else None
+    ants, ref_mbl = resolved_subset(md, st, inputs.minblperant)
     fields = cube_fields(st)
     spec = SolveSpec(parse_solint(solint), False, inputs.gaintype, calmode, inputs.minblperant,
                      inputs.minsnr, debias=debias)
     ct = solve_cube(cube, md, spec, st.refants, fields=fields, pre=pre, antennas=ants,
                     minblperant={k: ref_mbl for k in ants} if ants else None)
-    if not (~ct.flag).any():
-        raise NoDataError(f"no unflagged {stage.name} solutions in {ms}: all data flagged, below "
-                          f"minsnr={inputs.minsnr} or with fewer than minblperant={inputs.minblperant} baselines "
-                          f"per antenna; check flags or lower {stage.name}.minsnr")
-    rel = f"{ms}.{stage.name}.tbl"
-    write_caltable(context.abspath(rel), ct, md.path, cube.index.spw_chan)
+    rel = write_solutions(context, ms, stage.name, ct, md, cube, inputs)
     frac = float(ct.flag.mean())
     kind = "phase" if calmode == "p" else "amplitude"
     qa = [flagged_fraction(ms, frac, kind)]

@@ -15,14 +15,22 @@ from pydantic import BaseModel, Field
 
 from ..calapply import ApplySpec
 from ..calsolve import SolveSpec, solve_rows, to_caltable
-from ..caltable import write_caltable
 from ..context import CalEntry
-from ..errors import NoDataError, PipelineError
+from ..errors import PipelineError
 from ..gaincal import parse_solint
 from ..heuristics.phaseup import PhaseupChoice, choose, combined_phases, per_integration_snr
 from ..qa import flagged_fraction
 from ..stage import Results, Stage, record_inputs
-from .common import Solint, SolveInputs, SolveSummary, check_minblperant, cube_fields, solutions_artefact
+from .common import (
+    Solint,
+    SolveInputs,
+    SolveSummary,
+    check_minblperant,
+    cube_fields,
+    resolved_subset,
+    solutions_artefact,
+    write_solutions,
+)
 
 
 class PhaseupInputs(SolveInputs):
@@ -71,10 +79,8 @@ class Phaseup(Stage):
         check_minblperant(self.name, inputs.minblperant, md)
         cube, ref = s.cube()
         fields = cube_fields(st)
-        ants = {md.field_by_name(st.reference).id: st.resolved.antennas} if st.resolved.antennas else None
-        ref_mbl = min(inputs.minblperant, max(2, len(st.resolved.antennas) - 1)) if ants else None
-        mbl = {k: ref_mbl for k in ants} if ants else None
-        solve = dict(antennas=ants, minblperant=mbl)
+        ants, ref_mbl = resolved_subset(md, st, inputs.minblperant)
+        solve = dict(antennas=ants, minblperant={k: ref_mbl for k in ants} if ants else None)
         choices, snrs, src = _choose(cube, md, st, inputs, fields, solve)
         rows = []
         for key in sorted({(c.solint, c.combine, c.gaintype) for c in choices.values()}):
@@ -86,12 +92,7 @@ class Phaseup(Stage):
                 spec = SolveSpec(parse_solint(solint), False, gt, "p", inputs.minblperant, inputs.minsnr)
                 rows += [_as_g(r) for r in solve_rows(cube, md, spec, st.refants, group, **solve)]
         ct = to_caltable(rows, "G", md, len(md.antennas), st.refants, inputs.refantmode == "strict", phase_only=True)
-        if not (~ct.flag).any():
-            raise NoDataError(f"no unflagged phaseup solutions in {ms}: all data flagged, below minsnr="
-                              f"{inputs.minsnr} or with fewer than minblperant={inputs.minblperant} baselines per "
-                              f"antenna; check flags or lower phaseup.minsnr")
-        rel = f"{ms}.{self.name}.tbl"
-        write_caltable(context.abspath(rel), ct, md.path, cube.index.spw_chan)
+        rel = write_solutions(context, ms, self.name, ct, md, cube, inputs)
         lib = [e for e in st.callibrary if e.role != "phase"] + [
             CalEntry(role="phase", table=rel, stage=self.name, gainfield="nearest", spwmap=list(inputs.spwmap))]
         recs = [FieldChoice(field=md.fields[f].name, solint=c.solint, combine=c.combine, gaintype=c.gaintype,
