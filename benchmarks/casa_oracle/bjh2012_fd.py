@@ -17,17 +17,23 @@ CASES = [("Uranus", 60634.0), ("Uranus", 59300.5), ("Neptune", 60690.2), ("Jupit
 BANDS_GHZ = [(90.5, 2.0, 16), (100.0, 0.125, 4), (233.0, 1.875, 8), (345.0, 2.0, 8)]
 
 
-def main(out):
+def fd_cases(cases, bands_ghz):
+    """solar_system_fd for each (body, MJD) and each band's channels (centre, width, channels)."""
     ss = solar_system_setjy()
     res = []
-    for body, mjd in CASES:
-        for centre, bw, nch in BANDS_GHZ:
+    for body, mjd in cases:
+        for centre, bw, nch in bands_ghz:
             w = bw / nch * 1e9
             lo = [centre * 1e9 - bw * 1e9 / 2 + k * w for k in range(nch)]
             freqs = [[a, a + w] for a in lo]
             st, fds, _, rhat, _ = ss.solar_system_fd(body, [mjd], freqs, "ALMA", casalog=casalog)
             res.append({"body": body, "mjd": mjd, "channels_hz": freqs, "status": st[0], "flux_jy": fds[0],
                         "major_arcsec": rhat[0][0], "minor_arcsec": rhat[0][1], "pa_deg": rhat[0][2]})
+    return res
+
+
+def main(out):
+    res = fd_cases(CASES, BANDS_GHZ)
     with open(out, "w") as fh:
         json.dump({"made_by": "benchmarks/casa_oracle/bjh2012_fd.py", "casa": "casatasks 6.7.0.31, casadata 2025.9.22",
                    "cases": res}, fh, indent=0)

@@ -13,12 +13,10 @@ import os
 import sys
 
 import casadata
-from casatasks import casalog
-from casatasks.private.solar_system_setjy import solar_system_setjy
+from bjh2012_fd import BANDS_GHZ, fd_cases
 
 CASES = [("Mars", 58326.2), ("Mars", 59274.6), ("Mars", 60462.1), ("Ceres", 60000.3), ("Ceres", 56400.0),
          ("Pallas", 59500.4), ("Vesta", 60300.7)]
-BANDS_GHZ = [(90.5, 2.0, 16), (100.0, 0.125, 4), (233.0, 1.875, 8), (345.0, 2.0, 8)]
 TABLES = {"Mars": "Mars_Tb_time.dat", "Ceres": "Ceres_fd_time.dat", "Pallas": "Pallas_fd_time.dat",
           "Vesta": "Vesta_fd_time.dat"}
 
@@ -39,16 +37,7 @@ def excerpt(out_dir):
 
 
 def main(out_dir):
-    ss = solar_system_setjy()
-    res = []
-    for body, mjd in CASES:
-        for centre, bw, nch in BANDS_GHZ:
-            w = bw / nch * 1e9
-            lo = [centre * 1e9 - bw * 1e9 / 2 + k * w for k in range(nch)]
-            freqs = [[a, a + w] for a in lo]
-            st, fds, _, rhat, _ = ss.solar_system_fd(body, [mjd], freqs, "ALMA", casalog=casalog)
-            res.append({"body": body, "mjd": mjd, "channels_hz": freqs, "status": st[0], "flux_jy": fds[0],
-                        "major_arcsec": rhat[0][0], "minor_arcsec": rhat[0][1], "pa_deg": rhat[0][2]})
+    res = fd_cases(CASES, BANDS_GHZ)
     with open(os.path.join(out_dir, "casa_bjh2012_time.json"), "w") as fh:
         json.dump({"made_by": "benchmarks/casa_oracle/bjh2012_time_fd.py",
                    "casa": "casatasks 6.7.0.31, casadata 2025.9.22", "cases": res}, fh, indent=0)
