@@ -31,7 +31,7 @@ def timed(args: list[str], out: str, fresh: bool = True) -> float:
 
 def png_count(out: str) -> int:
     d = os.path.join(out, "weblog", "stages")
-    return sum(f.endswith((".png", ".svg")) for f in os.listdir(d)) if os.path.isdir(d) else 0
+    return sum(f.endswith(".png") for f in os.listdir(d)) if os.path.isdir(d) else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
 """Errors a user can cause. Each message says what to change; the CLI prints it on one line."""
+import errno
+import os
+import shutil
 
 
 class PipelineError(Exception):
@@ -50,7 +53,6 @@ class DiskFullError(PipelineError):
 
 def mount_point(path: str) -> str:
     """The mount point of the filesystem holding `path` (or its nearest existing parent)."""
-    import os
     p = os.path.abspath(path)
     while not os.path.exists(p):
         p = os.path.dirname(p)
@@ -61,7 +63,6 @@ def mount_point(path: str) -> str:
 
 def disk_full_message(path: str, what: str) -> str:
     """One line: which filesystem is full, what was being written, how to go on."""
-    import shutil
     mp = mount_point(path)
     try:
         free = shutil.disk_usage(mp).free / 1e6
@@ -74,8 +75,6 @@ def disk_full_message(path: str, what: str) -> str:
 def is_disk_full(exc: BaseException, paths=()) -> bool:
     """ENOSPC, casacore's 'No space left on device', or (casacore reports some of it otherwise,
     e.g. a failed lock-file assertion) any error while one of `paths`' filesystems is full."""
-    import errno
-    import shutil
     if isinstance(exc, DiskFullError):
         return True
     if getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in str(exc):
@@ -92,10 +91,5 @@ def is_disk_full(exc: BaseException, paths=()) -> bool:
 def ensure_room(path: str, nbytes: float, what: str) -> None:
     """Refuse to start writing `nbytes` (with room to spare) where the filesystem cannot take
     them: casacore aborts the process when it meets a full disk while closing a table."""
-    import os
-    import shutil
-    p = os.path.abspath(path)
-    while not os.path.exists(p):
-        p = os.path.dirname(p)
-    if shutil.disk_usage(p).free < 1.5 * nbytes + 1e6:
+    if shutil.disk_usage(mount_point(path)).free < 1.5 * nbytes + 1e6:
         raise DiskFullError(disk_full_message(path, what))
