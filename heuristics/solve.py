@@ -133,23 +133,35 @@ def solve_gains(X: np.ndarray, W: np.ndarray, mode: str = "ap", refants: list[in
             break
 
     amp_solved = np.abs(g)   # CASA's SNR uses the amplitude of the unconstrained solution
-    if mode == "p":
-        g = np.where(np.abs(g) > 0, g / np.where(np.abs(g) > 0, np.abs(g), 1), 0)
-    elif mode == "a":
-        g = np.abs(g).astype(complex)
-    gb = np.broadcast_to(g, X.shape[:3])
+    gb = np.broadcast_to(_constrain(g, mode), X.shape[:3])
     hess = red(np.einsum("spij,spj->spi", W, np.abs(gb) ** 2))
     rchi2 = _reduced_chi2(X, W, gb, valid)
     err = np.where(hess > 0, np.sqrt(rchi2[..., None] / np.where(hess > 0, hess, 1)), 0)
+    snr = np.where(err > 0, amp_solved / np.where(err > 0, err, 1), 0)
+    return finish(g, err, snr, valid & (hess > 0), nbl, mode, order, minsnr)
+
+
+def _constrain(g: np.ndarray, mode: str) -> np.ndarray:
+    """'p': unit amplitude; 'a': the amplitude; 'ap': unchanged."""
+    if mode == "p":
+        return np.where(np.abs(g) > 0, g / np.where(np.abs(g) > 0, np.abs(g), 1), 0)
+    return np.abs(g).astype(complex) if mode == "a" else g
+
+
+def finish(g: np.ndarray, err: np.ndarray, snr: np.ndarray, solved: np.ndarray, nbl: np.ndarray,
+           mode: str, order: list[int], minsnr: float) -> Solution:
+    """A solve's gains (sol, pol, ant) -> Solution: the mode's constraint, the phase of the first
+    antenna of `order` solved in every polarisation set to 0 (not for 'a'), SNR > minsnr kept
+    (CASA's rule), unsolved gains 1."""
+    nsol = g.shape[0]
+    g = _constrain(g, mode)
+    ref = _pick_ref(solved & (np.abs(g) > 0), order)
     if mode != "a":
-        ref = _pick_ref(valid & (np.abs(g) > 0), order)
         gr = g[np.arange(nsol), :, np.maximum(ref, 0)]                      # (sol, pol)
         rot = np.where(np.abs(gr) > 0, np.conj(gr) / np.where(np.abs(gr) > 0, np.abs(gr), 1), 1)
         rot = np.where((ref >= 0)[:, None], rot, 1)
         g = g * rot[..., None]
-    snr = np.where(err > 0, amp_solved / np.where(err > 0, err, 1), 0)
-    solved = valid & (hess > 0)
-    flag = ~solved | (snr <= minsnr)       # CASA keeps SNR > minsnr
+    flag = ~solved | (snr <= minsnr)
     g = np.where(solved, g, 1 + 0j)
     return Solution(g, np.where(solved, err, 0), np.where(solved, snr, 0), flag, ref, nbl, solved)
 

@@ -16,6 +16,7 @@ import numpy as np
 from .calapply import Applier, ApplySpec
 from .caltable import CalTable
 from .cube import Block, Cube
+from .heuristics.casasolve import solve_gains_casa
 from .heuristics.solve import apply_mode, baseline_average, casa_refant, hermitian, solve_gains
 from .ms.metadata import MSMetadata
 
@@ -65,7 +66,7 @@ class _Pending:
     sum_ww: dict = field(default_factory=dict)
     t_mean: dict = field(default_factory=dict)   # plain mean time, used when all weights are 0
     scan: dict = field(default_factory=dict)
-
+    first_row_cross: bool = True                 # an interval's first MS row is its lowest baseline
 
 @dataclass
 class SolveSpec:
@@ -78,6 +79,7 @@ class SolveSpec:
     combine_spw: bool = False      # one solution over all spws (labelled with the lowest)
     refantmode: str = "flex"       # CASA's re-referencing ('flex', 'strict'; heuristics.solve.casa_refant)
     debias: bool = False           # calmode 'a': |g| of a complex solve, less its noise bias
+    solver: str = "converged"      # or 'casa': CASA's iterations (heuristics.casasolve)
 
     def key(self, b: Block) -> tuple:
         """The block's solution group: (field, spw or -1, scan or -1)."""
@@ -108,7 +110,7 @@ def solve_rows(cube: Cube, md: MSMetadata, spec: SolveSpec, refants: list[int],
     for s in md.scans:
         for f in s.field_ids:
             field_start[f] = min(field_start.get(f, np.inf), s.start)
-    pend, out_rows, group = _Pending(), [], None
+    pend, out_rows, group = _Pending(first_row_cross=not cube.index.autocorrelations), [], None
     label: dict[int, int] = {}          # field -> the lowest spw of a combined solution
     for b in cube.blocks(fields=fields):
         key = spec.key(b)
@@ -159,7 +161,7 @@ def _flush(pend: _Pending, out_rows: list, spec: SolveSpec, refs: list[int],
         by_mbl.setdefault((minblperant or {}).get(k[0], spec.minblperant), []).append(k)
     for mbl, keys in by_mbl.items():
         _solve_keys(pend, keys, out_rows, spec, refs, mbl)
-    pend.__init__()
+    pend.__init__(first_row_cross=pend.first_row_cross)
 
 
 def _solve_keys(pend: _Pending, keys: list, out_rows: list, spec: SolveSpec, refs: list[int], mbl: int) -> None:
@@ -168,7 +170,11 @@ def _solve_keys(pend: _Pending, keys: list, out_rows: list, spec: SolveSpec, ref
     debias = spec.debias and spec.calmode == "a"
     mode = "ap" if debias else spec.calmode
     X, W = apply_mode(*hermitian(swr, sw), mode)
-    sol = solve_gains(X, W, mode, refs, mbl, spec.minsnr, tie_pols=spec.gaintype == "T")
+    if spec.solver == "casa":
+        sol = solve_gains_casa(X, W, mode, refs, mbl, spec.minsnr, tie_pols=spec.gaintype == "T",
+                               first_row_cross=pend.first_row_cross)
+    else:
+        sol = solve_gains(X, W, mode, refs, mbl, spec.minsnr, tie_pols=spec.gaintype == "T")
     if debias:      # the complex solve's |g|^2 is 1/SNR^2 too high (per antenna; see module doc)
         v = np.where(sol.snr > 1, 1 / np.where(sol.snr > 1, sol.snr, 1) ** 2, 0.0)
         sol.gain = np.where(sol.solved, np.abs(sol.gain) * np.sqrt(1 - v), 1.0).astype(complex)

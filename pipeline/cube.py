@@ -97,6 +97,7 @@ class CubeIndex(BaseModel):
     fields: dict[int, FieldInfo] = Field(default_factory=dict)
     blocks: list[BlockInfo] = Field(default_factory=list)
     spw_chan: dict[int, tuple[float, float]] = Field(default_factory=dict)  # spw -> (mean Hz, width Hz)
+    autocorrelations: bool = False  # the rows read included autocorrelations (dropped from the blocks)
     passes: list[dict] = Field(default_factory=list)      # {fields, rows, bytes, seconds} per pass
 
     @property

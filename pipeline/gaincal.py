@@ -92,8 +92,10 @@ def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "
             gainfield: list[str] | None = None, interp: list[str] | None = None,
             spwmap: list[list[int]] | None = None, model=None, column: str = "DATA",
             refant_order: list[int] | None = None, max_bytes: int = 64 * 2**20,
-            refantmode: str = "flex") -> GaincalResult:
-    """Solve antenna gains as CASA's gaincal does (see module doc); write `caltable` if given."""
+            refantmode: str = "flex", solver: str = "converged") -> GaincalResult:
+    """Solve antenna gains as CASA's gaincal does (see module doc); write `caltable` if given.
+    solver: 'converged' (each interval's least-squares solution) or 'casa' (CASA's iterations
+    and stopping rule, heuristics.casasolve: its SNRs and minsnr flags at low SNR)."""
     md = vis if isinstance(vis, MSMetadata) else read_metadata(vis)
     if gaintype not in ("G", "T"):
         raise InputsError(f"gaintype '{gaintype}' is not supported; use 'G' or 'T'")
@@ -112,7 +114,7 @@ def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "
         refs = list(refant_order) if refant_order else (casa_refant_choices(md, parse_refant(refant, md)) if refant
                                                         else ranked_refants(md, cube.unflagged_fraction(), refant))
         spec = SolveSpec(si, "scan" in str(combine), gaintype, calmode, minblperant, minsnr,
-                         combine_spw="spw" in str(combine), refantmode=refantmode)
+                         combine_spw="spw" in str(combine), refantmode=refantmode, solver=solver)
         ct = solve_cube(cube, md, spec, refs)
     finally:
         cube.close()

@@ -49,8 +49,11 @@ def test_phaseup_and_amp_against_truth(small_sim, tmp_path):
     assert np.sqrt(np.mean(z ** 2)) < 2.0 and np.abs(z).max() < 6
 
 
+@pytest.mark.parametrize("solver", ["casa", "converged"])
 @pytest.mark.parametrize("case", ["ngc5921", "dev_band7"])
-def test_matches_casa(case, casa_ref, ngc5921_model, tmp_path):
+def test_matches_casa(case, solver, casa_ref, ngc5921_model, tmp_path):
+    """Against CASA 6.7's tables. Errors and SNRs: measured within 7.1e-5 with CASA's iterations,
+    1.3e-3 with the converged solver (dev_band7's phase-up)."""
     if case == "ngc5921":
         ms, ref, pref, tables = ngc5921_model, "15", "ngc5921", [("amp.T", "T")]
         fields = "0,1"
@@ -59,12 +62,12 @@ def test_matches_casa(case, casa_ref, ngc5921_model, tmp_path):
         ref, pref, tables, fields = "DV01", "dev_band7", [("amp.T", "T"), ("amp.G", "G")], ""
     d = os.path.join(casa_ref, case)
     ph = gaincal(ms, str(tmp_path / "ph.G"), field=fields, solint="int", calmode="p", refant=ref,
-                 minblperant=2, minsnr=2, model="column")
+                 minblperant=2, minsnr=2, model="column", solver=solver)
     out = [(ph.table, read_caltable(os.path.join(d, f"{pref}.phase.G")))]
     for name, gt in tables:
         r = gaincal(ms, str(tmp_path / name), field=fields, solint="inf", gaintype=gt, calmode="a",
                     refant=ref, minblperant=2, minsnr=2, model="column",
-                    gaintable=[str(tmp_path / "ph.G")])
+                    gaintable=[str(tmp_path / "ph.G")], solver=solver)
         out.append((r.table, read_caltable(os.path.join(d, f"{pref}.{name}"))))
     for mine, casa in out:
         assert len(mine.time) == len(casa.time)
@@ -77,8 +80,9 @@ def test_matches_casa(case, casa_ref, ngc5921_model, tmp_path):
         ok = ~casa.flag[kb]
         dg = np.abs(mine.cparam[ka] - casa.cparam[kb])[ok]
         assert (dg / casa.paramerr[kb][ok]).max() < 0.05             # well within own errors
-        assert np.allclose(mine.paramerr[ka][ok], casa.paramerr[kb][ok], rtol=0.01)
-        assert np.allclose(mine.snr[ka][ok], casa.snr[kb][ok], rtol=0.01)
+        rtol = 2e-4 if solver == "casa" else 0.01
+        assert np.allclose(mine.paramerr[ka][ok], casa.paramerr[kb][ok], rtol=rtol)
+        assert np.allclose(mine.snr[ka][ok], casa.snr[kb][ok], rtol=rtol)
 
 
 def test_caltable_layout_matches_casa(casa_ref, ngc5921_model, tmp_path):
@@ -126,22 +130,26 @@ def test_bad_inputs(small_sim, tmp_path):
         gaincal(ms2, field="0")
 
 
+@pytest.mark.parametrize("solver", ["casa", "converged"])
 @pytest.mark.parametrize("mode", ["flex", "strict"])
-def test_low_snr_phaseup_matches_casa(mode, tmp_path):
+def test_low_snr_phaseup_matches_casa(mode, solver, tmp_path):
     """gaincal at low SNR (small_lowsnr: 1.6 and 0.5 sigma per baseline, integration and
     polarisation on the two faint fields) against CASA 6.7's stored table
     (benchmarks/casa_oracle/gaincal_lowsnr.py). CASA keeps SNR > minsnr and re-references each
     interval to a refant unflagged in it and in the last referenced one, flagging the interval
-    when none connects ('strict': only the first refant). Without that rule 6 % and 18 % of the
-    faint fields' flags differed; now the difference is what CASA's looser convergence (it stops
-    at 0.1 % chi-square change) does to SNRs near the threshold."""
+    when none connects ('strict': only the first refant). solver='casa' follows CASA's
+    iterations (heuristics.casasolve) and gives CASA's table: every flag, SNRs to float
+    precision (measured 7.6e-6), phases to 2.4e-6 rad. The converged solver (the default)
+    iterates further, and at low SNR that moves SNRs near the threshold: measured, flex: 4.7 %
+    and 4.1 % of the faint fields' flags differ; strict: 4.3 % and 1.9 % (it flags a whole
+    interval with its refant, 16 flags at once)."""
     from fluxpipe.sim import simulate
     z = np.load(os.path.join(os.path.dirname(__file__), "data", "casa_gaincal_lowsnr.npz"))
     c = {k.split("/")[1]: z[k] for k in z.files if k.startswith(mode + "/")}
     ms = str(tmp_path / "l.ms")
     simulate(ms, "small_lowsnr", seed=1)
     ct = gaincal(ms, field="0,1,2", solint="int", calmode="p", refant="0", minsnr=3.0, gaintype="G",
-                 refantmode=mode).table
+                 refantmode=mode, solver=solver).table
     key = lambda t, f, s, a: {(round(x, 2), int(b), int(d), int(e)): i for i, (x, b, d, e) in enumerate(zip(t, f, s, a))}  # noqa: E731
     mine = key(ct.time, ct.field_id, ct.spw_id, ct.antenna1)
     casa = key(c["TIME"], c["FIELD_ID"], c["SPECTRAL_WINDOW_ID"], c["ANTENNA1"])
@@ -149,9 +157,15 @@ def test_low_snr_phaseup_matches_casa(mode, tmp_path):
     k = sorted(mine)
     i, j = np.array([mine[x] for x in k]), np.array([casa[x] for x in k])
     field = np.array([x[1] for x in k])
-    # strict flags a whole interval with its refant, so an SNR near the threshold there moves
-    # 16 flags at once: measured, flex: 4.7 % and 4.1 % of the flags differ, the flagged
-    # fractions by 0.6 and 0.3 points; strict: 4.3 % and 1.9 %, by 4.1 and 1.9 points
+    if solver == "casa":
+        fo, fc = ct.flag[i, 0, :], c["FLAG"][j]
+        assert np.array_equal(fo, fc)
+        so, sc = ct.snr[i, 0, :], c["SNR"][j]
+        assert np.array_equal(so > 0, sc > 0)
+        assert np.abs(so[sc > 0] / sc[sc > 0] - 1).max() < 5e-5
+        dph = np.angle(np.exp(1j * (np.angle(ct.cparam[i, 0, :]) - c["PHASE"][j])))
+        assert np.abs(dph[~fo]).max() < 5e-5
+        return
     for f, flag_tol, frac_tol in ((0, 0.0, 0.0), (1, 0.06, 0.02 if mode == "flex" else 0.05), (2, 0.05, 0.02)):
         m = field == f
         fo, fc = ct.flag[i[m], 0, :], c["FLAG"][j[m]]
@@ -163,3 +177,38 @@ def test_low_snr_phaseup_matches_casa(mode, tmp_path):
     m = field == 0
     dph = np.angle(np.exp(1j * (np.angle(ct.cparam[i[m], 0, :]) - c["PHASE"][j[m]])))
     assert np.abs(dph).max() < 1e-4
+
+
+@pytest.mark.parametrize("case", ["seed2_G_int_p", "T_int_p", "G_30s_p", "G_inf_ap", "carma_G_int_p",
+                                  "carma_T_20s_p"])
+def test_low_snr_cases_match_casa(case, tmp_path):
+    """solver='casa' against CASA 6.7 on low-SNR data it was not written against
+    (benchmarks/casa_oracle/gaincal_lowsnr_cases.py): another noise draw, gaintype T (CASA's
+    TJones guess leaves out the interval's first row), 30-s averaging, calmode 'ap', and a
+    CARMA-like EB (few_antennas: 8 antennas, 8 spws, 1 %/min amplitude walks; its 0.05 Jy
+    target at SNR ~2 per integration). Every flag equal, SNR and gains to float precision."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks", "casa_oracle"))
+    from gaincal_lowsnr_cases import CASES
+
+    from fluxpipe.sim import simulate
+    z = np.load(os.path.join(os.path.dirname(__file__), "data", "casa_gaincal_lowsnr_cases.npz"))
+    c = {k.split("/")[1]: z[k] for k in z.files if k.startswith(case + "/")}
+    name, kw = CASES[case]
+    preset, seed = {"l1.ms": ("small_lowsnr", 1), "l2.ms": ("small_lowsnr", 2), "fa.ms": ("few_antennas", 1)}[name]
+    ms = str(tmp_path / name)
+    simulate(ms, preset, seed=seed)
+    ct = gaincal(ms, refant="0", minblperant=4, refantmode="flex", solver="casa", **kw).table
+    key = lambda t, f, s, a: {(round(x, 1), int(b), int(d), int(e)): i for i, (x, b, d, e) in enumerate(zip(t, f, s, a))}  # noqa: E731
+    mine = key(ct.time, ct.field_id, ct.spw_id, ct.antenna1)
+    casa = key(c["TIME"], c["FIELD_ID"], c["SPECTRAL_WINDOW_ID"], c["ANTENNA1"])
+    assert set(mine) == set(casa)
+    k = sorted(mine)
+    i, j = np.array([mine[x] for x in k]), np.array([casa[x] for x in k])
+    fo, fc = ct.flag[i, 0, :], c["FLAG"][j]
+    assert 0.02 < fc.mean() < 0.98                  # the case does sit at the threshold
+    assert np.array_equal(fo, fc)
+    so, sc = ct.snr[i, 0, :], c["SNR"][j]
+    assert np.array_equal(so > 0, sc > 0)
+    assert np.abs(so[sc > 0] / sc[sc > 0] - 1).max() < 2e-4
+    assert np.abs(ct.cparam[i, 0, :] - c["CPARAM"][j])[~fo].max() < 1e-4

@@ -157,6 +157,7 @@ def build_cube(md: MSMetadata, sel: Selection, model=None, apply: Apply | None =
             st[0] += np.bincount(a, weights=fr, minlength=nant)
             st[1] += np.bincount(a, minlength=nant)
         st[2] += len(ch.rows)
+        cube.index.autocorrelations |= bool((ch.antenna1 == ch.antenna2).any())
         st[3] += ch.nbytes
         samples[ch.field_id][ch.spw_id] = samples[ch.field_id].get(ch.spw_id, 0) + int(ch.data.size)
         if ch.nonfinite:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import AfterValidator, Field
@@ -49,6 +49,7 @@ class SolveInputs(Inputs):
     """Parameters shared by the gain-solving stages (phaseup, ampsolve)."""
     minsnr: float = Field(2.0, ge=0, description="flag solutions below this SNR")
     minblperant: int = Field(4, ge=1, description="minimum unflagged baselines per antenna")
+    solver: Literal["converged", "casa"] = Field("converged", description="'converged': each interval iterated to its least-squares solution; 'casa': CASA 6's iterations and stopping rule (its SNRs, so its minsnr flags, at low SNR)")
 
 
 def check_minblperant(stage: str, minblperant: int, md) -> None:
@@ -156,7 +157,7 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
     ants, ref_mbl = resolved_subset(md, st, inputs.minblperant)
     fields = cube_fields(st)
     spec = SolveSpec(parse_solint(solint), False, inputs.gaintype, calmode, inputs.minblperant,
-                     inputs.minsnr, debias=debias)
+                     inputs.minsnr, debias=debias, solver=inputs.solver)
     ct = solve_cube(cube, md, spec, st.refants, fields=fields, pre=pre, antennas=ants,
                     minblperant={k: ref_mbl for k in ants} if ants else None)
     rel = write_solutions(context, ms, stage.name, ct, md, cube, inputs)

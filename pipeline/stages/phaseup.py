@@ -89,7 +89,8 @@ class Phaseup(Stage):
             if comb or gt == "T":   # both need each spw's and polarisation's constant phase removed first
                 rows += _aligned(cube, md, st.refants, group, parse_solint(solint), comb, gt, inputs, solve)
             else:
-                spec = SolveSpec(parse_solint(solint), False, gt, "p", inputs.minblperant, inputs.minsnr)
+                spec = SolveSpec(parse_solint(solint), False, gt, "p", inputs.minblperant, inputs.minsnr,
+                                 solver=inputs.solver)
                 rows += [_as_g(r) for r in solve_rows(cube, md, spec, st.refants, group, **solve)]
         ct = to_caltable(rows, "G", md, len(md.antennas), st.refants, inputs.refantmode == "strict", phase_only=True)
         rel = write_solutions(context, ms, self.name, ct, md, cube, inputs)
