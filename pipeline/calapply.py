@@ -36,11 +36,12 @@ class ApplySpec:
 
     calwt: bool = True
     noise_bias: bool = False        # correct for the noise the solutions fitted (see `noise_factor`)
+    flagged: str = "interpolate"    # flagged solutions: 'interpolate' over them or 'flag' (CASA; see `interpolate`)
 
     @classmethod
     def load(cls, path: str, gainfield: str = "", interp: str = "linear",
              spwmap: list[int] | None = None, calflag: bool = True, calwt: bool = True,
-             noise_bias: bool = False) -> "ApplySpec":
+             noise_bias: bool = False, flagged: str = "interpolate") -> "ApplySpec":
         interp = interp or "linear"
         if interp.split(",")[0] not in ("linear", "nearest"):
             raise CalTableError(f"interp '{interp}' for {path} is not supported; use 'linear' "
@@ -53,7 +54,7 @@ class ApplySpec:
             ct.cparam = np.where(ok, 1 / np.sqrt(np.where(ok, ct.fparam, 1)), 1).astype(np.complex64)
             ct.flag = ct.flag | ~ok
         return cls(ct, gainfield or "", interp.split(",")[0], list(spwmap or []), calflag,
-                   calwt and ct.gaintype != "K", noise_bias)
+                   calwt and ct.gaintype != "K", noise_bias, flagged)
 
 
 def fill_flagged_channels(ct: CalTable) -> None:
@@ -100,9 +101,12 @@ def _field_choice(spec: ApplySpec, field_id: int, field_dirs: np.ndarray | None)
 
 
 def interpolate(ct: CalTable, rows: np.ndarray, times: np.ndarray, nant: int,
-                interp: str, real: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                interp: str, real: bool = False, flagged: str = "interpolate") -> tuple[np.ndarray, np.ndarray]:
     """Gains at `times` from table rows `rows`: -> (g (time, ant, chan, pol), ok (same)).
-    real: interpolate FPARAM values (delays) linearly instead of complex gains."""
+    real: interpolate FPARAM values (delays) linearly instead of complex gains.
+    flagged: 'interpolate' (between the nearest unflagged solutions before and after) or 'flag'
+    (CASA's CTTimeInterp1: every solution counts, and the result is flagged when the solution
+    at that time, or either of the two a linear interpolation uses, is flagged)."""
     tsol = np.unique(ct.time[rows])
     vals = ct.fparam if real else ct.cparam
     nchan, npol = vals.shape[1:]
@@ -113,17 +117,28 @@ def interpolate(ct: CalTable, rows: np.ndarray, times: np.ndarray, nant: int,
     grid[ti, ant] = vals[rows]
     good[ti, ant] = ~ct.flag[rows]
     nt = len(tsol)
-    idx = np.arange(nt)[:, None, None, None]
-    prev = np.maximum.accumulate(np.where(good, idx, -1), axis=0)
-    nxt = np.minimum.accumulate(np.where(good, idx, nt)[::-1], axis=0)[::-1]
     pos = np.searchsorted(tsol, times)                       # solutions before: pos-1
-    p = prev[np.clip(pos - 1, 0, nt - 1)]
-    p = np.where((pos - 1)[:, None, None, None] >= 0, p, -1)
-    q = nxt[np.clip(pos, 0, nt - 1)]
-    q = np.where((pos < nt)[:, None, None, None], q, nt)
-    hasp, hasq = p >= 0, q < nt
-    ok = hasp | hasq
-    pi, qi = np.clip(p, 0, nt - 1), np.clip(q, 0, nt - 1)
+    if flagged == "flag":
+        near = np.clip(np.where(np.abs(tsol[np.clip(pos - 1, 0, nt - 1)] - times)       # ties: the earlier
+                                <= np.abs(tsol[np.clip(pos, 0, nt - 1)] - times), pos - 1, pos), 0, nt - 1)
+        exact = (np.abs(tsol[near] - times) < 1e-3) | (times < tsol[0]) | (times > tsol[-1]) | (nt == 1)
+        p = np.where(exact | (interp == "nearest"), near, np.clip(pos - 1, 0, nt - 1))
+        q = np.where(exact | (interp == "nearest"), near, np.clip(pos, 0, nt - 1))
+        pi = np.broadcast_to(p[:, None, None, None], (len(times), *grid.shape[1:]))
+        qi = np.broadcast_to(q[:, None, None, None], pi.shape)
+        hasp = hasq = np.ones(pi.shape, bool)
+        ok = np.take_along_axis(good, pi, axis=0) & np.take_along_axis(good, qi, axis=0)
+    else:
+        idx = np.arange(nt)[:, None, None, None]
+        prev = np.maximum.accumulate(np.where(good, idx, -1), axis=0)
+        nxt = np.minimum.accumulate(np.where(good, idx, nt)[::-1], axis=0)[::-1]
+        p = prev[np.clip(pos - 1, 0, nt - 1)]
+        p = np.where((pos - 1)[:, None, None, None] >= 0, p, -1)
+        q = nxt[np.clip(pos, 0, nt - 1)]
+        q = np.where((pos < nt)[:, None, None, None], q, nt)
+        hasp, hasq = p >= 0, q < nt
+        ok = hasp | hasq
+        pi, qi = np.clip(p, 0, nt - 1), np.clip(q, 0, nt - 1)
     gp, gq = np.take_along_axis(grid, pi, axis=0), np.take_along_axis(grid, qi, axis=0)
     tp, tq = tsol[pi], tsol[qi]
     t = times[:, None, None, None]
@@ -186,11 +201,11 @@ class Applier:
                                 + (f" and field(s) {list(fields)}" if fields is not None else "")
                                 + "; give a spwmap or gainfield that points at existing solutions")
         if ct.gaintype != "K":
-            g, ok = interpolate(ct, rows, times, self.nant, spec.interp)
+            g, ok = interpolate(ct, rows, times, self.nant, spec.interp, flagged=spec.flagged)
             if spec.noise_bias:
                 g = g * noise_factor(ct, rows, times, self.nant, spec.interp, included=spw_cal == spw)
             return g, ok
-        tau, ok = interpolate(ct, rows, times, self.nant, spec.interp, real=True)   # ns
+        tau, ok = interpolate(ct, rows, times, self.nant, spec.interp, real=True, flagged=spec.flagged)  # ns
         f = ct.spw_freq[spw_cal]
         return tau, ok, float(f[len(f) // 2])
 

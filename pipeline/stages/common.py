@@ -96,9 +96,9 @@ def reference_uv_data(cube: Cube, field_id: int, divided: bool = False):
 
 
 def apply_spec(context: Context, e: CalEntry, gainfield: str | None = None, interp: str | None = None,
-               noise_bias: bool = False) -> ApplySpec:
+               noise_bias: bool = False, flagged: str = "interpolate") -> ApplySpec:
     return ApplySpec.load(context.abspath(e.table), e.gainfield if gainfield is None else gainfield,
-                          e.interp if interp is None else interp, e.spwmap, noise_bias=noise_bias)
+                          e.interp if interp is None else interp, e.spwmap, noise_bias=noise_bias, flagged=flagged)
 
 
 def needs(context: Context, ms: str, role: Role, stage: str) -> CalEntry:
@@ -152,7 +152,8 @@ def solve_stage(stage, s: Session, inputs, user, role: Role, solint: str,
     context, ms, md, st = s.context, s.name, s.md, s.state
     check_minblperant(stage.name, inputs.minblperant, md)
     debias = bool(getattr(inputs, "debias", False))
-    pre = [apply_spec(context, needs(context, ms, pre_role, stage.name), noise_bias=debias)] if pre_role else []
+    pre = [apply_spec(context, needs(context, ms, pre_role, stage.name), noise_bias=debias,
+                      flagged=getattr(inputs, "flagged_solutions", "interpolate"))] if pre_role else []
     cube, ref = s.cube()
     ants, ref_mbl = resolved_subset(md, st, inputs.minblperant)
     fields = cube_fields(st)
