@@ -76,13 +76,14 @@ class GaincalResult:
     spw_chan_freq: dict
 
 
-def load_specs(gaintable, gainfield=None, interp=None, spwmap=None, calwt=None) -> list[ApplySpec]:
+def load_specs(gaintable, gainfield=None, interp=None, spwmap=None, calwt=None,
+               flagged: str = "interpolate") -> list[ApplySpec]:
     """gaincal's parallel lists -> ApplySpecs. Missing entries take CASA's defaults ('', 'linear',
     no map); a shorter calwt list repeats its last value, as CASA's callibrary does."""
     pick = lambda lst, k, d: lst[k] if lst and k < len(lst) and lst[k] is not None else d  # noqa: E731
     wt = lambda k: calwt[min(k, len(calwt) - 1)] if calwt else True  # noqa: E731
     return [ApplySpec.load(t, pick(gainfield, k, ""), pick(interp, k, "linear"), pick(spwmap, k, []),
-                           calwt=wt(k)) for k, t in enumerate(gaintable or [])]
+                           calwt=wt(k), flagged=flagged) for k, t in enumerate(gaintable or [])]
 
 
 def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "", spw: str = "",
@@ -92,10 +93,13 @@ def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "
             gainfield: list[str] | None = None, interp: list[str] | None = None,
             spwmap: list[list[int]] | None = None, model=None, column: str = "DATA",
             refant_order: list[int] | None = None, max_bytes: int = 64 * 2**20,
-            refantmode: str = "flex", solver: str = "converged") -> GaincalResult:
+            refantmode: str = "flex", solver: str = "converged",
+            flagged_solutions: str = "interpolate") -> GaincalResult:
     """Solve antenna gains as CASA's gaincal does (see module doc); write `caltable` if given.
     solver: 'converged' (each interval's least-squares solution) or 'casa' (CASA's iterations
-    and stopping rule, heuristics.casasolve: its SNRs and minsnr flags at low SNR)."""
+    and stopping rule, heuristics.casasolve: its SNRs and minsnr flags at low SNR).
+    flagged_solutions: the pre-applied tables' flagged solutions are 'interpolate'd over or
+    'flag' the data as in CASA (fluxpipe.calapply.interpolate)."""
     md = vis if isinstance(vis, MSMetadata) else read_metadata(vis)
     if gaintype not in ("G", "T"):
         raise InputsError(f"gaintype '{gaintype}' is not supported; use 'G' or 'T'")
@@ -103,7 +107,7 @@ def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "
         raise InputsError(f"calmode '{calmode}' is not valid; use 'p', 'a' or 'ap'")
     si = parse_solint(solint)
     sel = select(md, field=field, spw=spw, intent=intent, **(selectdata or {}))
-    specs = load_specs(gaintable, gainfield, interp, spwmap)
+    specs = load_specs(gaintable, gainfield, interp, spwmap, flagged=flagged_solutions)
     applier = Applier.for_ms(specs, md)
     cube = build_cube(md, sel, model=model, apply=applier.apply if specs else None, column=column,
                       max_bytes=max_bytes)
