@@ -47,7 +47,7 @@ def field_key(md: MSMetadata, storage: list, field_id: int, model: dict | None, 
     column's storage but MODEL_DATA's, the subtables), the field, its model (None: 1 Jy), the spw selection and the
     pre-applied tables."""
     doc = {"ms": md.path, "storage": storage, "nrows": md.nrows, "time_range": list(md.time_range),
-           "field": field_id, "model": model, "spw": spw, "precal": precal, "version": 2}
+           "field": field_id, "model": model, "spw": spw, "precal": precal, "version": 3}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
