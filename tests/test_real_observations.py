@@ -67,7 +67,7 @@ def test_ngc5921_no_overrides(ngc5921_copy, tmp_path):
     assert got == pytest.approx(JOINT_1445_ALL, rel=1e-5)     # regression: the joint estimator's value
     # The default (joint) estimator models the gain drift these data have. Issue 11 asked for
     # CASA's value within 0.3 %; since issue 14 the joint estimator finds a drift of the 1445+099
-    # gains (BIC and the held-out edge check) and moves the flux by -0.64 %. Checked here
+    # gains (BIC and the held-out edge check) and moves the flux by -0.50 %. Checked here
     # independently of the pipeline's fit: a straight line per antenna through its 1445+099
     # amplitudes (numpy polyfit on the amplitude table) shows the drift, and extrapolating it to
     # 3C286's scan predicts the joint/CASA ratio.
