@@ -69,24 +69,6 @@ def snr_qa(ms: str, fluxes: dict[str, FieldFlux]) -> QAScore:
                    metric="snr", metric_value=snr, ms=ms, field=f, spw=str(s))
 
 
-def spectral_consistency(ms: str, fluxes: dict[str, FieldFlux]) -> list[QAScore]:
-    out = []
-    for f, r in fluxes.items():
-        spws = {s: v for s, v in r.spws.items() if v.catalogue_jy and v.flux_jy}
-        if len(spws) < 2:
-            continue
-        ref = max(spws, key=lambda s: spws[s].snr or 0)
-        rr = spws[ref].flux_jy / spws[ref].catalogue_jy
-        k = {s: (v.flux_jy / v.catalogue_jy) / rr for s, v in spws.items()}
-        worst = max(k, key=lambda s: abs(1 - k[s]))
-        q = abs(1 - k[worst])
-        v = 1.0 if q < 0.1 else 0.75 if q < 0.2 else 0.5
-        out.append(QAScore(value=v, short=f"{f}: spectral shape vs catalogue deviates {100 * q:.1f} %",
-                           long=f"K = (derived/catalogue) / that ratio in spw {ref}; worst spw {worst}",
-                           metric="spectral_consistency", metric_value=q, ms=ms, field=f, spw=str(worst)))
-    return out
-
-
 def catalogue_qa(ms: str, fluxes: dict[str, FieldFlux], low: float = 0.7, high: float = 1.4) -> list[QAScore]:
     """Gross flux-scale errors: derived / catalogue outside [low, high] is red, naming the
     field and spw (a x10 error scores 0.1); inside, 1.0. One score per field with a catalogue."""

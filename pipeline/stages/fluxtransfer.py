@@ -16,7 +16,7 @@ from ..context import CalEntry, DerivedFlux, FieldFlux, SpectralFitResult, SpwFl
 from ..errors import PipelineError
 from ..heuristics.derived import WeightedStats, row_means
 from ..heuristics.standards import power_law
-from ..qa import antenna_outliers, catalogue_qa, completeness, snr_qa, spectral_consistency
+from ..qa import antenna_outliers, catalogue_qa, completeness, snr_qa
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import apply_spec, cube_fields, field_list, needs, save_artefact, uv_amplitudes
 from .estimators import antenna_table, joint_estimates, reference_accuracy
@@ -254,7 +254,7 @@ class Fluxtransfer(Stage):
             fluxes[md.fields[fid].name].derived = per
         art = {"ampuv": _ampuv_artefact(context, ms, md, points)}
         qa = [completeness(ms, fluxes, [(f, s) for f in tr for s in used]), snr_qa(ms, fluxes)]
-        qa += spectral_consistency(ms, fluxes) + catalogue_qa(ms, fluxes, *inputs.catalogue_range)
+        qa += catalogue_qa(ms, fluxes, *inputs.catalogue_range)   # and k_spw_scores below: the spectral shape
         if inputs.estimator == "joint":
             qa.append(antenna_outliers(ms, outliers))
         qa += k_spw_scores(ms, md, fluxes)
