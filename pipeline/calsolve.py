@@ -68,6 +68,7 @@ class _Pending:
     scan: dict = field(default_factory=dict)
     first_row_cross: bool = True                 # an interval's first MS row is its lowest baseline
 
+
 @dataclass
 class SolveSpec:
     solint: float | str = "inf"    # 'int', 'inf' or seconds

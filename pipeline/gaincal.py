@@ -105,6 +105,10 @@ def gaincal(vis: "str | MSMetadata", caltable: str | None = None, field: str = "
         raise InputsError(f"gaintype '{gaintype}' is not supported; use 'G' or 'T'")
     if calmode not in ("p", "a", "ap"):
         raise InputsError(f"calmode '{calmode}' is not valid; use 'p', 'a' or 'ap'")
+    if solver not in ("converged", "casa"):
+        raise InputsError(f"solver '{solver}' is not valid; use 'converged' or 'casa'")
+    if flagged_solutions not in ("interpolate", "flag"):
+        raise InputsError(f"flagged_solutions '{flagged_solutions}' is not valid; use 'interpolate' or 'flag'")
     si = parse_solint(solint)
     sel = select(md, field=field, spw=spw, intent=intent, **(selectdata or {}))
     specs = load_specs(gaintable, gainfield, interp, spwmap, flagged=flagged_solutions)

@@ -118,6 +118,10 @@ def test_bad_inputs(small_sim, tmp_path):
         gaincal(ms, field="0", refant="XX99")
     with pytest.raises(NoDataError, match="no data selected"):
         gaincal(ms, field="0", selectdata={"uvrange": "<1m"})
+    with pytest.raises(InputsError, match="solver 'CASA6'"):
+        gaincal(ms, field="0", solver="CASA6")
+    with pytest.raises(InputsError, match="flagged_solutions 'skip'"):
+        gaincal(ms, field="0", flagged_solutions="skip")
     assert parse_solint("2min") == 120 and parse_solint("int") == "int"
     # all data flagged -> no unflagged solutions
     import shutil

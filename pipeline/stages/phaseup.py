@@ -162,7 +162,8 @@ def _aligned(cube, md, refants, fields, solint, combine, gaintype, inputs, solve
     off_spec = SolveSpec("inf", False, "G", "p", inputs.minblperant, 0.0, refantmode="none")
     off = solve_rows(cube, md, off_spec, refants, fields, **solve)
     off_ct = to_caltable(off, "G", md, len(md.antennas))
-    spec = SolveSpec(solint, False, gaintype, "p", inputs.minblperant, 0.0, combine_spw=combine, refantmode="none")
+    spec = SolveSpec(solint, False, gaintype, "p", inputs.minblperant, 0.0, combine_spw=combine, refantmode="none",
+                     solver=inputs.solver)
     comb = solve_rows(cube, md, spec, refants, fields, pre=[ApplySpec(off_ct, "nearest", "nearest", calwt=False)], **solve)
     offsets = {(r["field"], r["spw"], r["scan"]): r for r in off}
     out = []
