@@ -7,6 +7,13 @@ phase table applied) -> fluxscale, minsnr 2, minblperant 4, refant the pipeline'
     fluxpipe simulate l1.ms --preset small_lowsnr --seed 1     # writes flux.csv beside it
     /path/to/casa-venv/bin/python chain_lowsnr.py l1.ms REFERENCE TRANSFER[,..] REFANTS OUT.json
 
+Stored: tests/data/casa_chain_lowsnr.json (l1.ms J0423-0120 J0530+1331,J0541+1527
+DV01,DV03,DA48,DA46,DV04,DA42,DA44,DV02) and tests/data/casa_chain_faint1.json
+(`--preset alma_band3_faint1 --seed 1` as f.ms, J0423-0120 J0510+1800,J0530+1331,J0541+1527,
+refants as fluxpipe ranks them: DV03,DA52,DV01,DV05,DA46,DA48,DV06,DV11,DV13,DA56,DV04,DA42,DA54,
+DV07,DA60,DV08,DA62,DA64,DV09,DA44,DV10,DV12,DA58,DA50,DV02). Run it on an MS without
+MODEL_DATA (not one fluxpipe has written back to).
+
 Writes {field: {spw: [flux, error]}} and the caltables' flagged fractions as JSON.
 """
 import csv
