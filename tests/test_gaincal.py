@@ -191,11 +191,14 @@ def test_low_snr_cases_match_casa(case, tmp_path):
     TJones guess leaves out the interval's first row), 30-s averaging, calmode 'ap', and a
     CARMA-like EB (few_antennas: 8 antennas, 8 spws, 1 %/min amplitude walks; its 0.05 Jy
     target at SNR ~2 per integration). Every flag equal, SNR and gains to float precision."""
-    import sys
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks", "casa_oracle"))
-    from gaincal_lowsnr_cases import CASES
+    import importlib.util
 
     from fluxpipe.sim import simulate
+    spec = importlib.util.spec_from_file_location("cases", os.path.join(
+        os.path.dirname(__file__), "..", "benchmarks", "casa_oracle", "gaincal_lowsnr_cases.py"))
+    oracle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(oracle)            # its CASES only (casatasks is imported under __main__)
+    CASES = oracle.CASES
     z = np.load(os.path.join(os.path.dirname(__file__), "data", "casa_gaincal_lowsnr_cases.npz"))
     c = {k.split("/")[1]: z[k] for k in z.files if k.startswith(case + "/")}
     name, kw = CASES[case]
