@@ -134,6 +134,24 @@ def test_bad_inputs(small_sim, tmp_path):
         gaincal(ms2, field="0")
 
 
+def _stored(npz: str, prefix: str) -> dict:
+    """One case of a stored CASA table (benchmarks/casa_oracle): column name -> array."""
+    z = np.load(os.path.join(os.path.dirname(__file__), "data", npz))
+    return {k.split("/")[1]: z[k] for k in z.files if k.startswith(prefix + "/")}
+
+
+def _matched(ct, c: dict, ndigits: int):
+    """Rows of our table (i) and CASA's (j) for the same (time rounded to ndigits, field, spw,
+    antenna), after checking both tables have the same solutions; and each pair's field."""
+    key = lambda t, f, s, a: {(round(x, ndigits), int(b), int(d), int(e)): i  # noqa: E731
+                              for i, (x, b, d, e) in enumerate(zip(t, f, s, a))}
+    mine = key(ct.time, ct.field_id, ct.spw_id, ct.antenna1)
+    casa = key(c["TIME"], c["FIELD_ID"], c["SPECTRAL_WINDOW_ID"], c["ANTENNA1"])
+    assert set(mine) == set(casa)
+    k = sorted(mine)
+    return np.array([mine[x] for x in k]), np.array([casa[x] for x in k]), np.array([x[1] for x in k])
+
+
 @pytest.mark.parametrize("solver", ["casa", "converged"])
 @pytest.mark.parametrize("mode", ["flex", "strict"])
 def test_low_snr_phaseup_matches_casa(mode, solver, tmp_path):
@@ -148,19 +166,12 @@ def test_low_snr_phaseup_matches_casa(mode, solver, tmp_path):
     and 4.1 % of the faint fields' flags differ; strict: 4.3 % and 1.9 % (it flags a whole
     interval with its refant, 16 flags at once)."""
     from fluxpipe.sim import simulate
-    z = np.load(os.path.join(os.path.dirname(__file__), "data", "casa_gaincal_lowsnr.npz"))
-    c = {k.split("/")[1]: z[k] for k in z.files if k.startswith(mode + "/")}
+    c = _stored("casa_gaincal_lowsnr.npz", mode)
     ms = str(tmp_path / "l.ms")
     simulate(ms, "small_lowsnr", seed=1)
     ct = gaincal(ms, field="0,1,2", solint="int", calmode="p", refant="0", minsnr=3.0, gaintype="G",
                  refantmode=mode, solver=solver).table
-    key = lambda t, f, s, a: {(round(x, 2), int(b), int(d), int(e)): i for i, (x, b, d, e) in enumerate(zip(t, f, s, a))}  # noqa: E731
-    mine = key(ct.time, ct.field_id, ct.spw_id, ct.antenna1)
-    casa = key(c["TIME"], c["FIELD_ID"], c["SPECTRAL_WINDOW_ID"], c["ANTENNA1"])
-    assert set(mine) == set(casa)
-    k = sorted(mine)
-    i, j = np.array([mine[x] for x in k]), np.array([casa[x] for x in k])
-    field = np.array([x[1] for x in k])
+    i, j, field = _matched(ct, c, 2)
     if solver == "casa":
         fo, fc = ct.flag[i, 0, :], c["FLAG"][j]
         assert np.array_equal(fo, fc)
@@ -199,19 +210,13 @@ def test_low_snr_cases_match_casa(case, tmp_path):
     oracle = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(oracle)            # its CASES only (casatasks is imported under __main__)
     CASES = oracle.CASES
-    z = np.load(os.path.join(os.path.dirname(__file__), "data", "casa_gaincal_lowsnr_cases.npz"))
-    c = {k.split("/")[1]: z[k] for k in z.files if k.startswith(case + "/")}
+    c = _stored("casa_gaincal_lowsnr_cases.npz", case)
     name, kw = CASES[case]
     preset, seed = {"l1.ms": ("small_lowsnr", 1), "l2.ms": ("small_lowsnr", 2), "fa.ms": ("few_antennas", 1)}[name]
     ms = str(tmp_path / name)
     simulate(ms, preset, seed=seed)
     ct = gaincal(ms, refant="0", minblperant=4, refantmode="flex", solver="casa", **kw).table
-    key = lambda t, f, s, a: {(round(x, 1), int(b), int(d), int(e)): i for i, (x, b, d, e) in enumerate(zip(t, f, s, a))}  # noqa: E731
-    mine = key(ct.time, ct.field_id, ct.spw_id, ct.antenna1)
-    casa = key(c["TIME"], c["FIELD_ID"], c["SPECTRAL_WINDOW_ID"], c["ANTENNA1"])
-    assert set(mine) == set(casa)
-    k = sorted(mine)
-    i, j = np.array([mine[x] for x in k]), np.array([casa[x] for x in k])
+    i, j, _ = _matched(ct, c, 1)
     fo, fc = ct.flag[i, 0, :], c["FLAG"][j]
     assert 0.02 < fc.mean() < 0.98                  # the case does sit at the threshold
     assert np.array_equal(fo, fc)
