@@ -77,16 +77,16 @@ class CrossebInputs(Inputs):
     fitorder: int | None = Field(None, ge=0, le=3, description="order of the joint spectral fit", json_schema_extra={"blank": "chosen by AICc over 0..min(3, frequencies - 1)", "example": "1"})
 
 
-def flux_rows(context) -> dict[str, list[dict]]:
+def flux_rows(context) -> dict[str, list[CrossRow]]:
     """field -> one row per EB and spw with a flux (from each MS's fluxtransfer results)."""
-    out: dict[str, list[dict]] = {}
+    out: dict[str, list[CrossRow]] = {}
     for ms, st in context.ms.items():
         for f, r in st.fluxes.items():
             for s, v in r.spws.items():
                 if not v.missing and v.flux_jy and v.error_jy:
-                    out.setdefault(f, []).append({"ms": ms, "spw": int(s), "freq_hz": v.freq_hz,
-                                                  "flux_jy": v.flux_jy, "error_jy": v.error_jy,
-                                                  "error_total_jy": v.error_total_jy or v.error_jy})
+                    out.setdefault(f, []).append(CrossRow(ms=ms, spw=s, freq_hz=v.freq_hz, flux_jy=v.flux_jy,
+                                                          error_jy=v.error_jy,
+                                                          error_total_jy=v.error_total_jy or v.error_jy))
     return out
 
 
@@ -111,12 +111,12 @@ class Crosseb(Stage):
 
     def plots(self, rec, st, outdir, base, abspath):
         from ..weblog.plots import cross_eb
-        return cross_eb(rec.summary, outdir, base)
+        return cross_eb(self.summary_of(rec), outdir, base)
 
     def front(self, context, done):
         rec, href = done[0]
-        return {"href": href, "fields": {f: {**v, "colour": colour(v["score"])}
-                                         for f, v in rec.summary["fields"].items()}}
+        return {"href": href, "fields": {f: {**v.model_dump(), "colour": colour(v.score)}
+                                         for f, v in self.summary_of(rec).fields.items()}}
 
     def run(self, s, inputs, user):
         context, ms = s.context, s.name
@@ -129,24 +129,24 @@ class Crosseb(Stage):
                        "errors are independent"}[kind] if inputs.errors == "auto" else "set by the user"
         fields, qa = {}, []
         for f, rows in flux_rows(context).items():
-            ebs = [m for m in context.ms if any(r["ms"] == m for r in rows)]     # in the run's order
+            ebs = [m for m in context.ms if any(r.ms == m for r in rows)]     # in the run's order
             if len(ebs) < 2:
                 continue
-            fr = np.array([r["freq_hz"] for r in rows])
-            fl = np.array([r["flux_jy"] for r in rows])
-            er = np.array([r["error_jy" if kind == "data" else "error_total_jy"] for r in rows])
-            groups, chi2, dof, p = consistency(fr, fl, er, np.array([r["ms"] for r in rows]))
+            fr = np.array([r.freq_hz for r in rows])
+            fl = np.array([r.flux_jy for r in rows])
+            er = np.array([r.error_jy if kind == "data" else r.error_total_jy for r in rows])
+            groups, chi2, dof, p = consistency(fr, fl, er, np.array([r.ms for r in rows]))
             score = variability_score(p, dof)
-            res = {"ebs": ebs, "rows": rows, "chi2": chi2, "dof": dof, "p": p, "score": score,
-                   "groups": [{"freq_hz": g.freq_hz, "n": len(g.members), "mean_jy": g.mean_jy,
-                               "error_jy": g.error_jy, "chi2": g.chi2, "dof": g.dof, "members": g.members}
-                              for g in groups]}
+            res = CrossField(ebs=ebs, rows=rows, chi2=chi2, dof=dof, p=p, score=score,
+                             groups=[CrossGroup(freq_hz=g.freq_hz, n=len(g.members), mean_jy=g.mean_jy,
+                                                error_jy=g.error_jy, chi2=g.chi2, dof=g.dof, members=g.members)
+                                     for g in groups])
             if inputs.joint_fit:
                 fit = fit_by_ic(fr, fl, er) if inputs.fitorder is None else spectral_fit(fr, fl, er, inputs.fitorder)
-                res["fit"] = {"flux_jy": fit.flux, "error_jy": fit.flux_err, "reffreq_hz": fit.reffreq,
-                              "spidx_poly": list(fit.spidx[1:]) if len(fit.spidx) > 1 else [0.0],
-                              "spidx_err": list(fit.spidx_err[1:]) if len(fit.spidx_err) > 1 else [0.0],
-                              "order": fit.order, "note": fit.note}
+                res.fit = CrossFit(flux_jy=fit.flux, error_jy=fit.flux_err, reffreq_hz=fit.reffreq,
+                                   spidx_poly=list(fit.spidx[1:]) if len(fit.spidx) > 1 else [0.0],
+                                   spidx_err=list(fit.spidx_err[1:]) if len(fit.spidx_err) > 1 else [0.0],
+                                   order=fit.order, note=fit.note)
             fields[f] = res
             qa.append(variability(f, len(ebs), score, chi2, dof, p, kind, P_YELLOW, P_RED))
         return Results(stage=self.name, ms=ms, qa=qa, inputs=record_inputs(inputs, user, {"errors": kind}

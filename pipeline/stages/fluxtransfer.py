@@ -146,7 +146,7 @@ class Fluxtransfer(Stage):
         amptime = amp_vs_time(abspath(rec.artefacts["amptime"]), outdir, base) if "amptime" in rec.artefacts else []
         return flux_vs_freq(sm.fluxes, outdir, base) + amptime + \
             transfer_ampuv(abspath(rec.artefacts["ampuv"]), sm.fluxes, outdir, base) + \
-            antenna_ratios([a.model_dump() for a in sm.antennas], outdir, base)
+            antenna_ratios(sm.antennas, outdir, base)
 
     def page(self, rec, st):
         """The flux table's rows (one per field and spw), each note once with the spws it is
@@ -162,7 +162,7 @@ class Fluxtransfer(Stage):
                     n["where"].append(f"{f} spw {spw}")
                 rows.append({"field": f, "res": res, "intents": intents.get(f, ""), "spw": spw, "v": v,
                              "note": n["n"] if n else None})
-        ants = [a for a in sm.antennas]
+        ants = sm.antennas
         worst = sorted(ants, key=lambda a: -abs(a.deviation_sigma))[:5]
         return {"fluxrows": rows, "notes": list(notes.values()),
                 "outliers": [a for a in ants if a.outlier], "largest": worst}

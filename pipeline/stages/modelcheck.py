@@ -11,11 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import BaseModel
 
 from ..heuristics.disksize import ARCSEC, DiskFit, fit_disk
 from ..heuristics.resolved import disk_visibility
 from ..qa import QAScore, disk_size_check
 from .common import reference_uv_data
+
+
+class ModelCheckSummary(BaseModel):
+    field: str
+    model_arcsec: float
+    fitted_arcsec: float | None = None
+    fitted_error_arcsec: float | None = None
+    delta_chi2: float | None = None
+    visibility_difference: float | None = None
 
 
 @dataclass
@@ -27,12 +37,12 @@ class ModelCheck:
     vis_diff: float = 0.0
     structure: str = ""         # 'image' / 'components': checked on what the model leaves
 
-    def summary(self) -> dict:
+    def summary(self) -> ModelCheckSummary:
         if self.fit is None:
-            return {"field": self.field, "model_arcsec": self.model_arcsec, "fitted_arcsec": None}
-        return {"field": self.field, "model_arcsec": self.model_arcsec,
-                "fitted_arcsec": self.fit.theta_arcsec, "fitted_error_arcsec": self.fit.error_arcsec,
-                "delta_chi2": self.delta_chi2, "visibility_difference": self.vis_diff}
+            return ModelCheckSummary(field=self.field, model_arcsec=self.model_arcsec)
+        return ModelCheckSummary(field=self.field, model_arcsec=self.model_arcsec,
+                                 fitted_arcsec=self.fit.theta_arcsec, fitted_error_arcsec=self.fit.error_arcsec,
+                                 delta_chi2=self.delta_chi2, visibility_difference=self.vis_diff)
 
     def qa(self, ms: str) -> QAScore:
         return disk_size_check(ms, self.field, self.model_arcsec, self.fit, self.delta_chi2, self.vis_diff,

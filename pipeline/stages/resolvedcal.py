@@ -16,18 +16,9 @@ from ..qa import nonfinite_data, resolved_antennas
 from ..skymodel import SourceModel
 from ..stage import Inputs, Results, Stage, record_inputs
 from .common import cube_fields, save_artefact, uv_amplitudes
-from .modelcheck import model_check
+from .modelcheck import ModelCheckSummary, model_check
 
 MAX_PLOT_POINTS = 20000
-
-
-class ModelCheckSummary(BaseModel):
-    field: str
-    model_arcsec: float
-    fitted_arcsec: float | None = None
-    fitted_error_arcsec: float | None = None
-    delta_chi2: float | None = None
-    visibility_difference: float | None = None
 
 
 class NonFinite(BaseModel):

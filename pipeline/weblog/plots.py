@@ -173,23 +173,23 @@ def amp_vs_uvdist(npz: str, outdir: str, base: str, reference: str, selected: li
                    [p], group="Reference against its model")]
 
 
-def antenna_ratios(rows: list[dict], outdir: str, base: str) -> list[Figure]:
-    """Per transfer field: the flux each antenna (and polarisation) alone gives, per spw, with its
-    error; outlier antennas in black."""
+def antenna_ratios(rows: list, outdir: str, base: str) -> list[Figure]:
+    """Per transfer field: the flux each antenna (and polarisation) alone gives (fluxtransfer's
+    AntennaFlux rows), per spw, with its error; outlier antennas in black."""
     panels, notes = [], []
-    for f in dict.fromkeys(r["field"] for r in rows):
-        fr = [r for r in rows if r["field"] == f]
-        names = list(dict.fromkeys(r["antenna"] for r in fr))
+    for f in dict.fromkeys(r.field for r in rows):
+        fr = [r for r in rows if r.field == f]
+        names = list(dict.fromkeys(r.antenna for r in fr))
         p = Panel(f"{f}: flux per antenna (a colour per spw)", "antenna index", "flux density (Jy)")
-        for j, s in enumerate(sorted({r["spw"] for r in fr})):
-            rs = [r for r in fr if r["spw"] == s]
-            x = np.array([names.index(r["antenna"]) + 0.15 * r["pol"] + 0.05 * j for r in rs])
-            p.errorbar(x, [r["flux_jy"] for r in rs], [r["error_jy"] for r in rs],
+        for j, s in enumerate(sorted({r.spw for r in fr})):
+            rs = [r for r in fr if r.spw == s]
+            x = np.array([names.index(r.antenna) + 0.15 * r.pol + 0.05 * j for r in rs])
+            p.errorbar(x, [r.flux_jy for r in rs], [r.error_jy for r in rs],
                        PALETTE[j % len(PALETTE)], f"spw {s}", marker=".")
-            bad = [(xx, r["flux_jy"]) for xx, r in zip(x, rs) if r.get("outlier")]
+            bad = [(xx, r.flux_jy) for xx, r in zip(x, rs) if r.outlier]
             if bad:
                 p.points(*zip(*bad), "black", "outlier" if j == 0 else "", size=5, marker="x")
-        outl = sorted({r["antenna"] for r in fr if r.get("outlier")})
+        outl = sorted({r.antenna for r in fr if r.outlier})
         notes.append(f"{f}: {', '.join(outl) if outl else 'none'}")
         panels.append(p)
     return _per_field(outdir, f"{base}_antennas.png",
@@ -198,24 +198,24 @@ def antenna_ratios(rows: list[dict], outdir: str, base: str) -> list[Figure]:
                       f"the table below). Outliers: {'; '.join(notes)}.", panels, "Per-antenna fluxes")
 
 
-def cross_eb(summary: dict, outdir: str, base: str) -> list[Figure]:
-    """Per field: its flux in every EB (x: EB) and spw, with errors, and the groups' means."""
+def cross_eb(summary, outdir: str, base: str) -> list[Figure]:
+    """Per field (crosseb's CrossField): its flux in every EB (x: EB) and spw, with errors, and
+    the groups' means."""
     out = []
-    for k, (f, res) in enumerate(summary.get("fields", {}).items()):
-        ebs = res["ebs"]
-        p = Panel(f"{f}: flux per EB (chi2 {res['chi2']:.1f} / {res['dof']}, p = {res['p']:.2g})",
+    for k, (f, res) in enumerate(summary.fields.items()):
+        ebs = res.ebs
+        p = Panel(f"{f}: flux per EB (chi2 {res.chi2:.1f} / {res.dof}, p = {res.p:.2g})",
                   "EB (order of the run)", "flux density (Jy)")
-        for j, g in enumerate(res["groups"]):
-            rs = [res["rows"][i] for i in g["members"]]
-            x = np.array([ebs.index(r["ms"]) + 0.06 * j for r in rs])
+        for j, g in enumerate(res.groups):
+            rs = [res.rows[i] for i in g.members]
+            x = np.array([ebs.index(r.ms) + 0.06 * j for r in rs])
             col = PALETTE[j % len(PALETTE)]
-            p.errorbar(x, [r["flux_jy"] for r in rs], [r["error_jy"] for r in rs], col,
-                       f"{g['freq_hz'] / 1e9:.2f} GHz")
-            p.line([-0.2, len(ebs) - 0.8], [g["mean_jy"]] * 2, col, dash=True)
+            p.errorbar(x, [r.flux_jy for r in rs], [r.error_jy for r in rs], col, f"{g.freq_hz / 1e9:.2f} GHz")
+            p.line([-0.2, len(ebs) - 0.8], [g.mean_jy] * 2, col, dash=True)
         out.append(figure(outdir, f"{base}_field{k}.png",
                           f"flux of {f} in each of {len(ebs)} EBs per frequency, with error bars and means",
                           f"{f}: flux per EB ({', '.join(ebs)}) and frequency (±1σ), dashed: the weighted "
-                          f"mean per frequency; chi2 {res['chi2']:.1f} for {res['dof']} dof.", [p],
+                          f"mean per frequency; chi2 {res.chi2:.1f} for {res.dof} dof.", [p],
                           group="Flux per EB"))
     return out
 
