@@ -142,7 +142,8 @@ def render(ctx: Context, stages: dict | None = None) -> str:
     tpl = env.get_template("stage.html")
     for row, stage, st, ok, figures in pages:
         r, plots = row["rec"], [fig_html(f) for f in figures]
-        rec = {**r.model_dump(), "n": row["n"], "qa": [{**q.model_dump(), "colour": q.colour} for q in r.qa]}
+        rec = {**r.model_dump(), "n": row["n"], "qa": [{**q.model_dump(), "colour": q.colour} for q in r.qa],
+               "summary": stage.summary_of(r) if ok else r.summary}     # typed: the stage's Summary
         groups = {}
         for p in plots:
             groups.setdefault(p["group"], []).append(p)

@@ -135,8 +135,8 @@ def draw_all(figs: list[Figure], root: str, workers: int | None = None) -> dict:
         rel = os.path.relpath(f.path, root)
         new[rel] = f.key(code)
         if old.get(rel) != new[rel] or not os.path.exists(f.path):
-            if new[rel] in same:            # the same picture twice (ampsolve's gains before ampflag
-                same[new[rel]].append(f)    # flags none): drawn once, copied
+            if new[rel] in same:            # the same picture twice (one table's gains on two
+                same[new[rel]].append(f)    # pages): drawn once, copied
             else:
                 same[new[rel]] = []
                 todo.append(f)

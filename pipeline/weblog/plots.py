@@ -174,8 +174,8 @@ def amp_vs_uvdist(npz: str, outdir: str, base: str, reference: str, selected: li
 
 
 def antenna_ratios(rows: list, outdir: str, base: str) -> list[Figure]:
-    """Per transfer field: the flux each antenna (and polarisation) alone gives (fluxtransfer's
-    AntennaFlux rows), per spw, with its error; outlier antennas in black."""
+    """Per transfer field: the flux each antenna (and polarisation) alone gives (AntennaFlux
+    rows), per spw, with its error; outlier antennas in black."""
     panels, notes = [], []
     for f in dict.fromkeys(r.field for r in rows):
         fr = [r for r in rows if r.field == f]
@@ -199,7 +199,7 @@ def antenna_ratios(rows: list, outdir: str, base: str) -> list[Figure]:
 
 
 def cross_eb(summary, outdir: str, base: str) -> list[Figure]:
-    """Per field (crosseb's CrossField): its flux in every EB (x: EB) and spw, with errors, and
+    """Per field (a CrossField): its flux in every EB (x: EB) and spw, with errors, and
     the groups' means."""
     out = []
     for k, (f, res) in enumerate(summary.fields.items()):
