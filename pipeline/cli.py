@@ -82,7 +82,7 @@ def _print_fluxes(ctx) -> None:
         for f, r in st.fluxes.items():
             for s, v in r.spws.items():
                 if v.flux_jy:
-                    print(f"{ms} {f} spw {s}: {v.flux_jy:.4f} +/- {v.error_jy:.4f} Jy "
+                    print(f"{ms} {f} spw {s}: {v.flux_jy:.5g} +/- {v.error_jy:.2g} Jy "     # mJy fluxes too
                           f"(SNR {v.snr or 0:.0f}, N {v.n})")
 
 
