@@ -155,7 +155,10 @@ def reference_model(md: MSMetadata, ref_field: str, fluxcsv: str | None = None,
             m.note = f"{solar_system.NAME} cannot model {ref_field} ({first_line(exc, 160)}): its flux.csv row is used"
             return m
         if rows:
-            m.note = (f"flux.csv row for {ref_field} ignored: solar-system bodies get {solar_system.NAME}, as "
+            ratio = [r.I / float(m.spectrum(r.spw, np.array([md.spws[r.spw].centre_freq]))[0]) for r in rows]
+            m.note = (f"flux.csv row for {ref_field} ignored (row / model {min(ratio):.3f}"
+                      + (f"-{max(ratio):.3f}" if max(ratio) - min(ratio) >= 5e-4 else "")
+                      + f" at the spw centres): solar-system bodies get {solar_system.NAME}, as "
                       f"in ALMA's pipeline (setmodel.standard=flux.csv uses the row)")
         return m
     if rows:

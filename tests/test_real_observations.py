@@ -2,6 +2,7 @@
 and channel selections, flagged spws and fields, degenerate field lists, gross-error QA."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -247,6 +248,11 @@ def test_planet_row_is_ignored_as_alma_does(tmp_path):
             expect = m.spectrum(s, fc)[0] / row.reference_model.spectrum(s, fc)[0]
             assert abs(expect - 1.27) < 0.05
             assert ctx.ms["p.ms"].fluxes[f].spws[s].flux_jy / v.flux_jy == pytest.approx(expect, rel=0.01), (f, s)
+    # the note says how far the ignored row is from the model: the runs' flux ratios lie in its range
+    lo, _, hi = re.search(r"row / model ([0-9.]+)-?([0-9.]*)", m.note).group(1, 1, 2)
+    ratios = [v.flux_jy / ctx.ms["p.ms"].fluxes[f].spws[s].flux_jy for f in row.fluxes
+              for s, v in row.fluxes[f].spws.items()]
+    assert float(lo) * 0.99 < min(ratios) and max(ratios) < float(hi or lo) * 1.01, (m.note, ratios)
 
 
 def test_planet_with_three_antennas_kept(tmp_path):
