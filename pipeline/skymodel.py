@@ -68,6 +68,25 @@ class Structure(BaseModel):
         return (w[None, :] * (np.asarray(freq)[:, None] / self.reffreq_hz) ** np.asarray(self.spix)[None, :]).sum(1)
 
 
+class BodyInfo(BaseModel):
+    """A solar-system reference's Butler-JPL-Horizons 2012 model (body_reference): the ephemeris
+    at the time used, the disk, and the other geometry's flux (setmodel.solar_system_geometry)."""
+    body: str
+    mjd: float
+    distance_au: float
+    sub_earth_lat_deg: float
+    radvel_km_s: float
+    radii_km: list[float]
+    major_arcsec: float
+    minor_arcsec: float
+    pa_deg: float
+    geometry: str
+    source: str
+    other_geometry: str
+    flux_other_geometry: dict[int, float]   # at each spw's centre channel
+    tb_k: dict[int, float | None] = {}      # the Tb table at each spw's centre (None: a flux-density table)
+
+
 class SourceModel(BaseModel):
     field: str
     flux: float = 0.0
@@ -85,7 +104,7 @@ class SourceModel(BaseModel):
     chan_freq: dict[int, list[float]] = Field(default_factory=dict)  # their channel centres (Hz)
     minor_arcsec: float = 0.0       # > 0: an elliptical disk (disk_arcsec the major axis)
     pa_deg: float = 0.0             # the major axis's position angle (N through E)
-    body: dict | None = None        # a solar-system body's model details (fluxpipe.models.solar_system)
+    body: BodyInfo | None = None    # a solar-system body's model details
     note: str = ""                  # why this model and not another (e.g. a body's flux.csv row ignored)
 
     def spectrum(self, spw: int, freq: np.ndarray) -> np.ndarray:
@@ -214,10 +233,10 @@ def body_reference(md: MSMetadata, ref_field: str, body: str, geometry: str, dis
         per[sw.id], freq[sw.id], tb[sw.id] = bm.fluxes.tolist(), sw.chan_freq.tolist(), bm.tb_k
         mid = [len(lo) // 2]
         other[sw.id] = float(solar_system.body_model(body, t0 / 86400.0, lo[mid], hi[mid], alt, eph).fluxes[0])
-    info = {"body": body, "mjd": bm.mjd, "distance_au": bm.distance_au, "sub_earth_lat_deg": bm.sub_earth_lat_deg,
-            "radvel_km_s": bm.radvel_km_s, "radii_km": list(bm.radii_km), "major_arcsec": bm.major_arcsec,
-            "minor_arcsec": bm.minor_arcsec, "pa_deg": bm.pa_deg, "geometry": geometry, "source": bm.source,
-            "other_geometry": alt, "flux_other_geometry": other, "tb_k": tb}
+    info = BodyInfo(body=body, mjd=bm.mjd, distance_au=bm.distance_au, sub_earth_lat_deg=bm.sub_earth_lat_deg,
+                    radvel_km_s=bm.radvel_km_s, radii_km=list(bm.radii_km), major_arcsec=bm.major_arcsec,
+                    minor_arcsec=bm.minor_arcsec, pa_deg=bm.pa_deg, geometry=geometry, source=bm.source,
+                    other_geometry=alt, flux_other_geometry=other, tb_k=tb)
     m = SourceModel(field=ref_field, origin=solar_system.NAME, limb=limb, per_chan=per, chan_freq=freq, body=info,
                     disk_arcsec=bm.major_arcsec, minor_arcsec=bm.minor_arcsec, pa_deg=bm.pa_deg,
                     disk_origin=f"{solar_system.NAME} ephemeris ({bm.source}), {bm.distance_au:.4f} AU, "

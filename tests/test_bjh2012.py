@@ -88,7 +88,9 @@ def test_planet_without_a_row_runs_on_the_model_and_recovers_the_truth(tmp_path)
     st = ctx.ms["b.ms"]
     page = next((tmp_path / "o" / "weblog").rglob("*setmodel*.html")).read_text()
     assert 'id="body-model"' in page and "casa geometry" in page and "<th>Tb (K)</th>" in page
-    assert all(90 < t < 100 for t in st.reference_model.body["tb_k"].values())      # Uranus at 1.3 mm
+    body_table = page.split('id="body-model"')[1].split("</div>")[0]
+    assert body_table.count("<tr><td>") == 4        # a row per spw: Tb, both geometries' fluxes
+    assert all(90 < t < 100 for t in st.reference_model.body.tb_k.values())      # Uranus at 1.3 mm
     fj = json.load(open(tmp_path / "o" / "fluxes.json"))
     assert fj["b.ms"]["Uranus"]["role"] == "reference"
     assert len(fj["b.ms"]["Uranus"]["model"]["body"]["flux_other_geometry"]) == 4
@@ -104,7 +106,7 @@ def test_planet_without_a_row_runs_on_the_model_and_recovers_the_truth(tmp_path)
             assert abs(v.flux_jy - truth["fields"][f]["flux_per_spw"][s]) < 3 * v.error_jy, (f, s)
             n += 1
     assert n == 12
-    other = m.body["flux_other_geometry"]
+    other = m.body.flux_other_geometry
     casa = run_recipe("gfluxscale", [ms], str(tmp_path / "c"), ["setmodel.solar_system_geometry=casa"],
                       weblog=False).ms["b.ms"]
     for s in range(4):
@@ -134,11 +136,11 @@ def test_the_ms_ephemeris_table_gives_distance_and_velocity(tmp_path):
     simulate(ms, "alma_band6_bjh", seed=3, ephemeris_table=True)
     md = read_metadata(ms)
     m = reference_model(md, "Uranus")
-    assert "Rho, RadVel from the MS's EPHEM0_Uranus" in m.body["source"]
+    assert "Rho, RadVel from the MS's EPHEM0_Uranus" in m.body.source
     f = np.array([md.spws[0].centre_freq])
-    shipped = body_model("Uranus", m.body["mjd"], f - 1e6, f + 1e6)
-    assert m.body["distance_au"] == pytest.approx(shipped.distance_au, rel=1e-6)
-    assert m.body["radvel_km_s"] == pytest.approx(shipped.radvel_km_s, rel=1e-3)
+    shipped = body_model("Uranus", m.body.mjd, f - 1e6, f + 1e6)
+    assert m.body.distance_au == pytest.approx(shipped.distance_au, rel=1e-6)
+    assert m.body.radvel_km_s == pytest.approx(shipped.radvel_km_s, rel=1e-3)
     tab = next((tmp_path / "e.ms" / "FIELD").glob("EPHEM0_*.tab"))
     with table(str(tab), readonly=False, ack=False) as t:
         t.putcol("Rho", t.getcol("Rho") * 1.01)

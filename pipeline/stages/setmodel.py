@@ -27,7 +27,7 @@ from ..models.solar_system import ALIASES, NAME
 from ..models.standards import CHOICES, STANDARDS, lookup, same_name
 from ..ms import select
 from ..qa import model_origin, spws_outside_standard
-from ..skymodel import STRUCTURE_ORIGIN, NoFluxModel, SourceModel, reference_model
+from ..skymodel import STRUCTURE_ORIGIN, BodyInfo, NoFluxModel, SourceModel, reference_model
 from ..stage import Inputs, Results, Stage, Summary, record_inputs
 from .common import field_list, reference_uv_data
 
@@ -87,24 +87,6 @@ class StandardSummary(BaseModel):
     accuracy: float
 
 
-class BodySummary(BaseModel):
-    """A solar-system reference's Butler-JPL-Horizons 2012 model (fluxpipe.skymodel.body_reference)."""
-    body: str
-    mjd: float
-    distance_au: float
-    sub_earth_lat_deg: float
-    radvel_km_s: float
-    radii_km: list[float]
-    major_arcsec: float
-    minor_arcsec: float
-    pa_deg: float
-    geometry: str
-    source: str
-    other_geometry: str
-    flux_other_geometry: dict[int, float]   # at each spw's centre channel
-    tb_k: dict[int, float | None] = {}      # the Tb table at each spw's centre (None: a flux-density table)
-
-
 class SetmodelSummary(Summary):
     reference: str                  # comma-separated
     origin: str
@@ -116,7 +98,7 @@ class SetmodelSummary(Summary):
     spws: list[SpwRecord]
     spw_selection: str
     standard: StandardSummary | None = None
-    body: BodySummary | None = None
+    body: BodyInfo | None = None
 
 
 def _standard_summary(m) -> "StandardSummary | None":
