@@ -44,7 +44,7 @@ def test_variant_matches_casa(kind, ngc5921_pristine, tmp_path):
     assert v.error_jy == pytest.approx(casa["fluxdErr"], rel=2e-4)
 
 
-def test_row_order_changes_nothing(ngc5921_pristine, tmp_path):
+def test_row_order_changes_nothing(ngc5921_pristine, ngc5921_copy, tmp_path):
     """The same data in descending time give bit-identical fluxes, with either recipe. (CASA's
     gaincal solint='inf' does not: on the reversed MS it solves each scan's last integration
     on its own, 10 amplitude solutions per antenna instead of 5, and fluxscale gives 2.528555 Jy
@@ -52,7 +52,7 @@ def test_row_order_changes_nothing(ngc5921_pristine, tmp_path):
     rev = str(tmp_path / "rev.ms")
     make_variant(ngc5921_pristine, rev, "reversed")
     for recipe in ("gfluxscale", "gfluxscale_casa"):
-        a = run_recipe(recipe, [ngc5921_pristine], str(tmp_path / f"a_{recipe}"), weblog=False)
+        a = run_recipe(recipe, [ngc5921_copy], str(tmp_path / f"a_{recipe}"), weblog=False)   # writes MODEL_DATA
         b = run_recipe(recipe, [rev], str(tmp_path / f"b_{recipe}"), weblog=False)
         va, vb = a.ms["ngc5921.ms"].fluxes[TRANSFER].spws[0], b.ms["rev.ms"].fluxes[TRANSFER].spws[0]
         assert (vb.flux_jy, vb.error_jy, vb.n) == (va.flux_jy, va.error_jy, va.n), recipe
