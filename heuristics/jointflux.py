@@ -24,6 +24,11 @@ rest; the drift must predict it better than constant gains. No drift is CASA's a
 then the estimate is an SNR-weighted, outlier-rejecting version of CASA's. `JointFit.note` says
 what was chosen and why.
 
+Observations: a table whose solution times fall into runs separated by more than SEGMENT_GAP_S
+(4 h: another session or day, e.g. a concatenated MS), each run with solutions of the reference,
+is fitted with each run's own antenna gains and drift (tau spans each run); the fields' fluxes
+are shared. Otherwise one run (CASA's assumption: the same gains over the whole table).
+
 The flux's statistical error is measured, as CASA's is, from the scatter of the per-antenna
 estimates (each antenna's weighted mean residual about the joint model, residuals corrected for
 their leverage): weighted standard deviation / sqrt(N_eff - 1), the reference's scatter added;
@@ -39,6 +44,7 @@ import numpy as np
 
 MODELS = [(0, 0), (1, 0), (2, 0), (0, 1), (2, 1), (0, 2)]   # (common order, per-antenna order)
 STRONG_BIC = 10.0       # BIC drop that counts as very strong evidence (Kass & Raftery) for a richer drift
+SEGMENT_GAP_S = 4 * 3600.0      # a gap between solution times this long separates observations
 
 
 @dataclass
@@ -56,18 +62,32 @@ class JointFit:
     note: str = ""                                  # why this drift model
 
 
-def _design(field_idx, ant, tau, nant, nfield_free, model):
-    """Columns: per-antenna constant and drift terms, common drift terms, field factors."""
+def segments(time: np.ndarray, is_ref: np.ndarray, gap_s: float = SEGMENT_GAP_S) -> np.ndarray:
+    """Per row, its observation: runs of solution times separated by more than `gap_s`, when
+    every run has reference solutions; else all 0 (one run)."""
+    t = np.unique(time)
+    cuts = t[1:][np.diff(t) > gap_s]
+    seg = np.searchsorted(cuts, time, side="right")
+    if not len(cuts) or not all(is_ref[seg == k].any() for k in range(len(cuts) + 1)):
+        return np.zeros(len(time), int)
+    return seg
+
+
+def _design(field_idx, ant, tau, nant, nfield_free, model, seg):
+    """Columns: per-antenna constant and drift terms, common drift terms (each per observation
+    `seg`), field factors."""
     common, per_ant = model
-    n = len(ant)
+    n, nseg = len(ant), int(seg.max()) + 1
     cols = []
     for k in range(per_ant + 1):
         pk = np.polynomial.legendre.legval(tau, [0] * k + [1])
-        m = np.zeros((n, nant))
-        m[np.arange(n), ant] = pk
+        m = np.zeros((n, nant * nseg))
+        m[np.arange(n), ant + nant * seg] = pk
         cols.append(m)
     for k in range(per_ant + 1, common + 1):
-        cols.append(np.polynomial.legendre.legval(tau, [0] * k + [1])[:, None])
+        m = np.zeros((n, nseg))
+        m[np.arange(n), seg] = np.polynomial.legendre.legval(tau, [0] * k + [1])
+        cols.append(m)
     f = np.zeros((n, nfield_free))
     ok = field_idx >= 0
     f[np.flatnonzero(ok), field_idx[ok]] = 1.0
@@ -101,22 +121,26 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
         return None
     fidx = np.array([transfer.index(f) if f in transfer else -1 for f in field])
     nant = int(ant.max()) + 1
-    span = max(time.max() - time.min(), 1.0)
-    tau = 2 * (time - time.min()) / span - 1
+    seg = segments(time, np.isin(field, reference))
+    tau = np.zeros(len(time))
+    for k in np.unique(seg):
+        t = time[seg == k]
+        tau[seg == k] = 2 * (t - t.min()) / max(t.max() - t.min(), 1.0) - 1
     y, w = np.log(amp), snr ** 2
     use = np.ones(len(y), bool)
     fits, bic = {}, {}
     rt = np.round(time, 1)
-    ntimes = len(np.unique(rt))
+    ntimes = min(len(np.unique(rt[seg == k])) for k in np.unique(seg))
     # a drift needs more solution times than its terms: common order k at least k + 3 times, and
     # per-antenna order k at least k + 3 times on the antenna with the fewest (with fewer, the
     # antenna's drift fits its few solutions exactly, the residuals vanish and the MAD with them)
-    per_ant_times = min(len(np.unique(rt[ant == a])) for a in np.unique(ant))
+    ant_seg = ant + nant * seg
+    per_ant_times = min(len(np.unique(rt[ant_seg == a])) for a in np.unique(ant_seg))
     models = [m for m in MODELS if max(m) <= max_order and (m[0] == 0 or ntimes >= m[0] + 3)
               and (m[1] == 0 or per_ant_times >= m[1] + 3)]
     # outliers are found once, with the most flexible model, so that every candidate model is
     # judged on the same solutions (a rigid model must not win by rejecting what it misfits)
-    A = _design(fidx, ant, tau, nant, len(transfer), models[-1])
+    A = _design(fidx, ant, tau, nant, len(transfer), models[-1], seg)
     u = use.copy()
     steps = [t for t in (64.0, 32.0, 16.0, 8.0) if t > reject] + [reject] * 4
     n_field = {f: int((field == f).sum()) for f in np.unique(field)}
@@ -143,7 +167,7 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
             break
         u = new
     for order in models:
-        A = _design(fidx, ant, tau, nant, len(transfer), order)
+        A = _design(fidx, ant, tau, nant, len(transfer), order, seg)
         coef, cov, r, npar = _fit(y[u], w[u], A[u])
         chi2 = float(np.sum(w[u] * r ** 2))
         fits[order] = (coef, cov, u, chi2, npar, A)
@@ -164,7 +188,7 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
     else:
         # the drift is extrapolated to the reference's scans: it is modelled only if it also
         # predicts the held-out solutions of a field nearest the reference better than constant gains
-        gain = _edge_check(y, w, u, fidx, ant, tau, nant, len(transfer), field, time, reference, best)
+        gain = _edge_check(y, w, u, fidx, ant, tau, nant, len(transfer), field, time, reference, best, seg)
         if gain is None:
             # no field has three solution times: the extrapolation cannot be checked, and a field
             # seen once is fitted exactly by the drift it pulls (its scatter absorbed, its error lost)
@@ -179,7 +203,10 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
             note = (f"drift {best}: BIC lower by {drop:.0f}; predicts the held-out solutions nearest the "
                     f"reference {gain:.0%} better")
     out = _result(fits[best], best, bic, y, w, field, ant, time, reference, transfer)
-    out.note = "; ".join(x for x in (note, stop) if x)
+    nseg = int(seg.max()) + 1
+    runs = (f"{nseg} observations (solution times more than {SEGMENT_GAP_S / 3600:g} h apart), each with its "
+            f"own gains and drift" if nseg > 1 else "")
+    out.note = "; ".join(x for x in (note, stop, runs) if x)
     return out
 
 
@@ -200,7 +227,7 @@ def _field_mad(res: np.ndarray, inf: np.ndarray, field: np.ndarray, min_rows: in
     return out
 
 
-def _edge_check(y, w, u, fidx, ant, tau, nant, nfree, field, time, reference, model) -> float | None:
+def _edge_check(y, w, u, fidx, ant, tau, nant, nfree, field, time, reference, model, seg) -> float | None:
     """Relative gain in prediction error (1 - chi2_drift / chi2_const) on held-out solutions: per
     transfer field with at least three solution times, its time nearest the reference's scans is
     left out and predicted from the rest. None when no field has three times."""
@@ -216,7 +243,7 @@ def _edge_check(y, w, u, fidx, ant, tau, nant, nfree, field, time, reference, mo
         held = u & (fidx == j) & (rt == edge)
         train = u & ~held
         for m in err:
-            A = _design(fidx, ant, tau, nant, nfree, m)
+            A = _design(fidx, ant, tau, nant, nfree, m, seg)
             coef, _, _, _ = _fit(y[train], w[train], A[train])
             known = np.abs(A[train]).sum(axis=0) > 0          # antennas without training data
             ok = held & (np.abs(A[:, ~known]).sum(axis=1) == 0)
