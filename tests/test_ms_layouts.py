@@ -29,7 +29,7 @@ def make_variant(src: str, dst: str, kind: str) -> None:
 @pytest.mark.parametrize("kind", ["noauto", "flagant", "halfscan", "mstransform"])
 def test_variant_matches_casa(kind, ngc5921_pristine, tmp_path):
     ms = str(tmp_path / f"v_{kind}.ms")
-    if kind == "mstransform":      # 9 channels of 7, 60 s, WEIGHT_SPECTRUM and SIGMA_SPECTRUM
+    if kind == "mstransform":      # two spws (8 and 7 channels of 4), 60 s, WEIGHT_ and SIGMA_SPECTRUM
         with tarfile.open(os.path.join(HERE, "data", "ngc5921_mstransform.ms.tgz")) as tar:
             tar.extractall(tmp_path, filter="data")
         os.rename(tmp_path / "ngc5921_mstransform.ms", ms)
@@ -38,10 +38,15 @@ def test_variant_matches_casa(kind, ngc5921_pristine, tmp_path):
     st = run_recipe("gfluxscale_casa", [ms], str(tmp_path / "o"), weblog=False).ms[f"v_{kind}.ms"]
     # CASA was given the refants fluxpipe ranks; a changed ranking would make the comparison moot
     assert ",".join(st.summary["antennas"][a] for a in st.refants) == STORED["refants"][kind]
-    v, casa = st.fluxes[TRANSFER].spws[0], STORED["variants"][kind]
-    assert v.n == casa["numSol"]
-    assert v.flux_jy == pytest.approx(casa["fluxd"], rel=1e-5)
-    assert v.error_jy == pytest.approx(casa["fluxdErr"], rel=2e-4)
+    got = st.fluxes[TRANSFER].spws
+    assert sorted(got) == [int(s) for s in sorted(STORED["variants"][kind])]
+    for s, casa in STORED["variants"][kind].items():
+        v = got[int(s)]
+        assert v.n == casa["numSol"]
+        assert v.flux_jy == pytest.approx(casa["fluxd"], rel=1e-5), s
+        # the error is the scatter of 26-27 per-antenna ratios (0.5 % apart); the gains agree with
+        # CASA's to ~1e-5, which moves that scatter by up to ~1e-5 / 0.005 / sqrt(26) = 4e-4
+        assert v.error_jy == pytest.approx(casa["fluxdErr"], rel=1e-3), s
 
 
 def test_row_order_changes_nothing(ngc5921_pristine, ngc5921_copy, tmp_path):
