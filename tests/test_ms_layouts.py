@@ -63,19 +63,41 @@ def test_row_order_changes_nothing(ngc5921_pristine, ngc5921_copy, tmp_path):
         assert (vb.flux_jy, vb.error_jy, vb.n) == (va.flux_jy, va.error_jy, va.n), recipe
 
 
-def _concatenated(src: str, dst: str, days: float) -> None:
-    """`src` followed by a copy of its rows `days` later (scans renumbered), as CASA's concat of
-    two observations of the same fields writes one MS (python-casacore)."""
+def _concatenated(src: str, dst: str, days: float, renumber: bool = True) -> None:
+    """`src` followed by a copy of its rows `days` later, as CASA's concat of two observations of
+    the same fields writes one MS (scans renumbered), or (renumber False) as MSes joined without
+    renumbering: the copy's rows in a second observation, scan numbers repeated."""
     import shutil
 
+    import numpy as np
     from casacore.tables import table
     shutil.copytree(src, dst)
     t = table(dst, readonly=False, ack=False)
     n = t.nrows()
     t.copyrows(t, startrowin=0, startrowout=-1, nrow=n)
-    for col, add in (("TIME", days * 86400), ("TIME_CENTROID", days * 86400), ("SCAN_NUMBER", 100)):
+    for col, add in (("TIME", days * 86400), ("TIME_CENTROID", days * 86400), ("SCAN_NUMBER", 100 * renumber)):
         t.putcol(col, t.getcol(col, 0, n) + add, n, n)
+    if not renumber:
+        t.putcol("OBSERVATION_ID", np.ones(n, np.int32), n, n)
+        o = table(dst + "/OBSERVATION", readonly=False, ack=False)
+        o.copyrows(o, startrowin=0, startrowout=-1, nrow=1)
+        o.close()
     t.close()
+
+
+def test_repeated_scan_numbers_are_refused(ngc5921_copy, tmp_path):
+    """Two observations that share scan numbers (MSes joined without renumbering): fluxpipe keys
+    its solutions by scan number, so it would merge scan 1 of both days into one solution; it
+    stops with a one-line error naming the scan and the fix, before touching the MS."""
+    from test_trust import checksums
+
+    from fluxpipe.errors import PipelineError
+    ms = str(tmp_path / "joined.ms")
+    _concatenated(ngc5921_copy, ms, days=2, renumber=False)
+    before = checksums(ms)
+    with pytest.raises(PipelineError, match=r"scan 1 is in observations 0 and 1 .*split it by observation"):
+        run_recipe("gfluxscale", [ms], str(tmp_path / "o"), weblog=False)
+    assert checksums(ms) == before
 
 
 def test_concatenated_observations(ngc5921_copy, tmp_path):

@@ -293,7 +293,7 @@ def _read_metadata(path: str) -> MSMetadata:
             telescope = str(t.getcell("TELESCOPE_NAME", 0))
         t.close()
 
-    scans = _scans(scal, state_intents)
+    scans = _scans(scal, state_intents, os.path.basename(path))
     for sc in scans:
         for fid in sc.field_ids:
             fields[fid].intents |= sc.intents
@@ -306,14 +306,15 @@ RUN_BLOCK = 1_000_000
 
 
 def _runs(main, nrows: int, has_state: bool) -> dict:
-    """Runs of constant scan, field and state, read in blocks of RUN_BLOCK rows (memory does
-    not grow with the MS). MS rows are time-ordered within a run, so TIME is read only at the
-    first and last row of each run (a full read costs ~10 ns/row)."""
+    """Runs of constant scan, field, state and observation, read in blocks of RUN_BLOCK rows
+    (memory does not grow with the MS). MS rows are time-ordered within a run, so TIME is read
+    only at the first and last row of each run (a full read costs ~10 ns/row)."""
     firsts, vals, prev = [], [], None
     for start in range(0, nrows, RUN_BLOCK):
         n = min(RUN_BLOCK, nrows - start)
         k = np.stack([main.getcol("SCAN_NUMBER", start, n), main.getcol("FIELD_ID", start, n),
-                      main.getcol("STATE_ID", start, n) if has_state else np.full(n, -1, np.int32)], 1)
+                      main.getcol("STATE_ID", start, n) if has_state else np.full(n, -1, np.int32),
+                      main.getcol("OBSERVATION_ID", start, n)], 1)
         change = np.flatnonzero((np.diff(k, axis=0) != 0).any(axis=1)) + 1
         if prev is None or (k[0] != prev).any():
             change = np.r_[0, change]
@@ -321,17 +322,23 @@ def _runs(main, nrows: int, has_state: bool) -> dict:
         vals.append(k[change])
         prev = k[-1]
     first = np.concatenate(firsts) if firsts else np.zeros(0, int)
-    v = np.concatenate(vals) if vals else np.zeros((0, 3), int)
+    v = np.concatenate(vals) if vals else np.zeros((0, 4), int)
     last = np.r_[first[1:] - 1, nrows - 1] if nrows else first
     return {"run_first": first, "run_last": last, "SCAN_NUMBER": v[:, 0], "FIELD_ID": v[:, 1],
-            "STATE_ID": v[:, 2],
+            "STATE_ID": v[:, 2], "OBSERVATION_ID": v[:, 3],
             "t_first": np.array([main.getcell("TIME", int(r)) for r in first]),
             "t_last": np.array([main.getcell("TIME", int(r)) for r in last])}
 
 
-def _scans(scal: dict, state_intents: list[set[str]]) -> list[Scan]:
+def _scans(scal: dict, state_intents: list[set[str]], ms: str) -> list[Scan]:
     if scal["SCAN_NUMBER"].size == 0:
         return []
+    obs = {}
+    for num, o in zip(scal["SCAN_NUMBER"].tolist(), scal["OBSERVATION_ID"].tolist()):
+        if obs.setdefault(num, o) != o:     # solutions are grouped by scan number, as CASA's are per observation
+            raise MSError(f"{ms}: scan {num} is in observations {obs[num]} and {o} (MSes joined without "
+                          f"renumbering their scans); split it by observation (CASA split, observation='{o}') "
+                          f"or concatenate with CASA's concat, which renumbers them")
     first = scal["run_first"]
     scans: dict[int, Scan] = {}
     for k, _ in enumerate(first):
