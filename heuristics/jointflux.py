@@ -24,10 +24,11 @@ rest; the drift must predict it better than constant gains. No drift is CASA's a
 then the estimate is an SNR-weighted, outlier-rejecting version of CASA's. `JointFit.note` says
 what was chosen and why.
 
-Observations: a table whose solution times fall into runs separated by more than SEGMENT_GAP_S
-(4 h: another session or day, e.g. a concatenated MS), each run with solutions of the reference,
-is fitted with each run's own antenna gains and drift (tau spans each run); the fields' fluxes
-are shared. Otherwise one run (CASA's assumption: the same gains over the whole table).
+Observations: a table whose solutions come from several observations (OBSERVATION_ID, e.g. EBs
+concatenated into one MS) or fall into runs of times separated by more than SEGMENT_GAP_S (4 h:
+another session or day), each with solutions of the reference, is fitted with each one's own
+antenna gains and drift (tau spans each); the fields' fluxes are shared. Otherwise one run
+(CASA's assumption: the same gains over the whole table).
 
 The flux's statistical error is measured, as CASA's is, from the scatter of the per-antenna
 estimates (each antenna's weighted mean residual about the joint model, residuals corrected for
@@ -62,13 +63,16 @@ class JointFit:
     note: str = ""                                  # why this drift model
 
 
-def segments(time: np.ndarray, is_ref: np.ndarray, gap_s: float = SEGMENT_GAP_S) -> np.ndarray:
-    """Per row, its observation: runs of solution times separated by more than `gap_s`, when
-    every run has reference solutions; else all 0 (one run)."""
+def segments(time: np.ndarray, is_ref: np.ndarray, obs: np.ndarray | None = None,
+             gap_s: float = SEGMENT_GAP_S) -> np.ndarray:
+    """Per row, its observation (0, 1, ...): its OBSERVATION_ID `obs` and its run of solution
+    times separated by more than `gap_s`, when each has reference solutions; else all 0."""
     t = np.unique(time)
-    cuts = t[1:][np.diff(t) > gap_s]
-    seg = np.searchsorted(cuts, time, side="right")
-    if not len(cuts) or not all(is_ref[seg == k].any() for k in range(len(cuts) + 1)):
+    run = np.searchsorted(t[1:][np.diff(t) > gap_s], time, side="right")
+    keys, seg = np.unique(np.stack([np.zeros(len(time), int) if obs is None else obs, run]), axis=1,
+                          return_inverse=True)
+    seg = seg.ravel()
+    if keys.shape[1] == 1 or not all(is_ref[seg == k].any() for k in range(keys.shape[1])):
         return np.zeros(len(time), int)
     return seg
 
@@ -112,16 +116,19 @@ def _fit(y, w, A):
 
 
 def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndarray, time: np.ndarray,
-               reference: list[int], max_order: int = 2, reject: float = 4.0) -> JointFit | None:
-    """Fluxes of the non-reference fields from amplitude solutions (see module doc)."""
+               reference: list[int], max_order: int = 2, reject: float = 4.0,
+               obs: np.ndarray | None = None) -> JointFit | None:
+    """Fluxes of the non-reference fields from amplitude solutions (see module doc); `obs`: each
+    solution's OBSERVATION_ID (None: all one)."""
     ok = (amp > 0) & (snr > 0)
     amp, snr, field, ant, time = amp[ok], snr[ok], field[ok], ant[ok], time[ok]
+    obs = None if obs is None else obs[ok]
     transfer = sorted(set(np.unique(field).tolist()) - set(reference))
     if not transfer or not np.isin(field, reference).any():
         return None
     fidx = np.array([transfer.index(f) if f in transfer else -1 for f in field])
     nant = int(ant.max()) + 1
-    seg = segments(time, np.isin(field, reference))
+    seg = segments(time, np.isin(field, reference), obs)
     tau = np.zeros(len(time))
     for k in np.unique(seg):
         t = time[seg == k]
@@ -204,8 +211,8 @@ def joint_flux(amp: np.ndarray, snr: np.ndarray, field: np.ndarray, ant: np.ndar
                     f"reference {gain:.0%} better")
     out = _result(fits[best], best, bic, y, w, field, ant, time, reference, transfer)
     nseg = int(seg.max()) + 1
-    runs = (f"{nseg} observations (solution times more than {SEGMENT_GAP_S / 3600:g} h apart), each with its "
-            f"own gains and drift" if nseg > 1 else "")
+    runs = (f"{nseg} observations (OBSERVATION_IDs or solution times more than {SEGMENT_GAP_S / 3600:g} h "
+            f"apart), each with its own gains and drift" if nseg > 1 else "")
     out.note = "; ".join(x for x in (note, stop, runs) if x)
     return out
 

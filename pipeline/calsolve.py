@@ -207,6 +207,7 @@ def to_caltable(rows: list[dict], gaintype: str, md: MSMetadata, nant: int, refa
     tr = lambda a: np.transpose(a, (0, 2, 1)).reshape(n * nant, 1, npol)  # noqa: E731
     rep = lambda key: np.repeat([r[key] for r in rows], nant)  # noqa: E731
     ref = np.array([r["ref"] for r in rows])
+    obs = {sc.number: sc.observation for sc in md.scans}
     return CalTable(
         "G Jones" if gaintype == "G" else "T Jones", rep("time"), rep("field"), rep("spw"),
         np.tile(np.arange(nant), n), np.repeat(np.where(ref >= 0, ref, 0), nant), rep("scan"),
@@ -214,5 +215,6 @@ def to_caltable(rows: list[dict], gaintype: str, md: MSMetadata, nant: int, refa
         tr(np.stack([r["err"] for r in rows])).astype(np.float32) if n else np.zeros((0, 1, npol)),
         tr(np.stack([r["flag"] for r in rows])) if n else np.zeros((0, 1, npol), bool),
         tr(np.stack([r["snr"] for r in rows])).astype(np.float32) if n else np.zeros((0, 1, npol)),
+        obs_id=np.array([obs.get(int(x), 0) for x in rep("scan")], np.int32),
         ms_name=md.name, field_names=[f.name for f in md.fields],
         antenna_names=[a.name for a in md.antennas])

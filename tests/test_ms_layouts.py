@@ -63,10 +63,10 @@ def test_row_order_changes_nothing(ngc5921_pristine, ngc5921_copy, tmp_path):
         assert (vb.flux_jy, vb.error_jy, vb.n) == (va.flux_jy, va.error_jy, va.n), recipe
 
 
-def _concatenated(src: str, dst: str, days: float, renumber: bool = True) -> None:
-    """`src` followed by a copy of its rows `days` later, as CASA's concat of two observations of
-    the same fields writes one MS (scans renumbered), or (renumber False) as MSes joined without
-    renumbering: the copy's rows in a second observation, scan numbers repeated."""
+def _concatenated(src: str, dst: str, shift_s: float, renumber: bool = True, observation: bool = False) -> None:
+    """`src` followed by a copy of its rows `shift_s` later (python-casacore), as CASA's concat
+    writes two observations of the same fields into one MS: scans renumbered (renumber False:
+    repeated, as in MSes joined without renumbering), the copy in observation 1 (observation)."""
     import shutil
 
     import numpy as np
@@ -75,9 +75,9 @@ def _concatenated(src: str, dst: str, days: float, renumber: bool = True) -> Non
     t = table(dst, readonly=False, ack=False)
     n = t.nrows()
     t.copyrows(t, startrowin=0, startrowout=-1, nrow=n)
-    for col, add in (("TIME", days * 86400), ("TIME_CENTROID", days * 86400), ("SCAN_NUMBER", 100 * renumber)):
+    for col, add in (("TIME", shift_s), ("TIME_CENTROID", shift_s), ("SCAN_NUMBER", 100 * renumber)):
         t.putcol(col, t.getcol(col, 0, n) + add, n, n)
-    if not renumber:
+    if observation:
         t.putcol("OBSERVATION_ID", np.ones(n, np.int32), n, n)
         o = table(dst + "/OBSERVATION", readonly=False, ack=False)
         o.copyrows(o, startrowin=0, startrowout=-1, nrow=1)
@@ -93,7 +93,7 @@ def test_repeated_scan_numbers_are_refused(ngc5921_copy, tmp_path):
 
     from fluxpipe.errors import PipelineError
     ms = str(tmp_path / "joined.ms")
-    _concatenated(ngc5921_copy, ms, days=2, renumber=False)
+    _concatenated(ngc5921_copy, ms, 2 * 86400, renumber=False, observation=True)
     before = checksums(ms)
     with pytest.raises(PipelineError, match=r"scan 1 is in observations 0 and 1 .*split it by observation"):
         run_recipe("gfluxscale", [ms], str(tmp_path / "o"), weblog=False)
@@ -108,7 +108,7 @@ def test_concatenated_observations(ngc5921_copy, tmp_path):
     gains throughout, and with identical copies also gives its one-day value."""
     one = run_recipe("gfluxscale", [ngc5921_copy], str(tmp_path / "one"), weblog=False).ms["ngc5921.ms"]
     ms = str(tmp_path / "two.ms")
-    _concatenated(ngc5921_copy, ms, days=2)
+    _concatenated(ngc5921_copy, ms, 2 * 86400)
     two = run_recipe("gfluxscale", [ms], str(tmp_path / "two"), weblog=False).ms["two.ms"]
     v1, v2 = one.fluxes[TRANSFER].spws[0], two.fluxes[TRANSFER].spws[0]
     assert "2 observations" in v2.drift_note and "drift (1, 0)" in v2.drift_note, v2.drift_note
@@ -116,7 +116,7 @@ def test_concatenated_observations(ngc5921_copy, tmp_path):
     assert v2.casa_flux_jy == pytest.approx(v1.casa_flux_jy, rel=1e-9)
     # without the reference in the second observation its gains are not known: one run, as CASA
     ms3 = str(tmp_path / "noref.ms")
-    _concatenated(ngc5921_copy, ms3, days=2)
+    _concatenated(ngc5921_copy, ms3, 2 * 86400)
     from casacore.tables import table
     t = table(ms3, readonly=False, ack=False)
     later = (t.getcol("TIME") > t.getcol("TIME").min() + 86400) & (t.getcol("FIELD_ID") == 0)
@@ -126,3 +126,24 @@ def test_concatenated_observations(ngc5921_copy, tmp_path):
     t.close()
     three = run_recipe("gfluxscale", [ms3], str(tmp_path / "three"), weblog=False).ms["noref.ms"]
     assert "observations" not in three.fluxes[TRANSFER].spws[0].drift_note
+
+
+def test_back_to_back_observations(ngc5921_copy, tmp_path):
+    """NGC5921 and its copy right after it (10 min later) as a second observation
+    (OBSERVATION_ID 1, as CASA's concat of two EBs writes): the observations are told apart by
+    their OBSERVATION_ID, which the amplitude table carries, not by a gap; each gets its own
+    gains and drift, and the flux is the one-observation value."""
+    from casacore.tables import table
+    one = run_recipe("gfluxscale", [ngc5921_copy], str(tmp_path / "one"), weblog=False).ms["ngc5921.ms"]
+    t = table(ngc5921_copy, ack=False)
+    span = float(t.getcol("TIME").max() - t.getcol("TIME").min())
+    t.close()
+    ms = str(tmp_path / "b2b.ms")
+    _concatenated(ngc5921_copy, ms, span + 600, observation=True)
+    ctx = run_recipe("gfluxscale", [ms], str(tmp_path / "two"), weblog=False)
+    st = ctx.ms["b2b.ms"]
+    amp = table(ctx.abspath(st.calibration("amplitude").table), ack=False)
+    assert sorted(set(amp.getcol("OBSERVATION_ID").tolist())) == [0, 1]     # as CASA's table would
+    v1, v2 = one.fluxes[TRANSFER].spws[0], st.fluxes[TRANSFER].spws[0]
+    assert "2 observations" in v2.drift_note, v2.drift_note
+    assert v2.flux_jy == pytest.approx(v1.flux_jy, rel=1e-9)

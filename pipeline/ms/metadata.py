@@ -86,6 +86,7 @@ class Scan:
     start: float  # MJD seconds (UTC)
     end: float
     intents: set[str]
+    observation: int = 0    # OBSERVATION_ID (a scan number is in one observation: read_metadata checks)
 
 
 @dataclass
@@ -348,7 +349,7 @@ def _scans(scal: dict, state_intents: list[set[str]], ms: str) -> list[Scan]:
         intents = state_intents[st] if 0 <= st < len(state_intents) else set()
         sc = scans.get(num)
         if sc is None:
-            scans[num] = Scan(num, [fid], t0, t1, set(intents))
+            scans[num] = Scan(num, [fid], t0, t1, set(intents), int(scal["OBSERVATION_ID"][k]))
         else:
             if fid not in sc.field_ids:
                 sc.field_ids = sorted(sc.field_ids + [fid])

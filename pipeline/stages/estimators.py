@@ -52,7 +52,8 @@ def joint_estimates(ct, ref_ids: list[int], spws: list[int], refspwmap: list[int
         if not len(rows):
             continue
         fit = joint_flux(amp[rows, pols], ct.snr[rows, 0, pols].astype(float), ct.field_id[rows],
-                         ct.antenna1[rows] * ct.cparam.shape[2] + pols, ct.time[rows], ref_ids)
+                         ct.antenna1[rows] * ct.cparam.shape[2] + pols, ct.time[rows], ref_ids,
+                         obs=None if ct.obs_id is None else ct.obs_id[rows])
         if fit is not None:
             out[s] = fit
     return out
