@@ -247,7 +247,7 @@ def _read_metadata(path: str) -> MSMetadata:
         if "DATA" not in cols and "CORRECTED_DATA" not in cols:
             raise MSError(f"'{path}' has neither a DATA nor a CORRECTED_DATA column")
         nrows = main.nrows()
-        scal = _runs(main, nrows, "STATE_ID" in cols)
+        scal = _runs(main, nrows, "STATE_ID" in cols, "OBSERVATION_ID" in cols)
     finally:
         main.close()
 
@@ -306,7 +306,7 @@ def _read_metadata(path: str) -> MSMetadata:
 RUN_BLOCK = 1_000_000
 
 
-def _runs(main, nrows: int, has_state: bool) -> dict:
+def _runs(main, nrows: int, has_state: bool, has_obs: bool = True) -> dict:
     """Runs of constant scan, field, state and observation, read in blocks of RUN_BLOCK rows
     (memory does not grow with the MS). MS rows are time-ordered within a run, so TIME is read
     only at the first and last row of each run (a full read costs ~10 ns/row)."""
@@ -315,7 +315,7 @@ def _runs(main, nrows: int, has_state: bool) -> dict:
         n = min(RUN_BLOCK, nrows - start)
         k = np.stack([main.getcol("SCAN_NUMBER", start, n), main.getcol("FIELD_ID", start, n),
                       main.getcol("STATE_ID", start, n) if has_state else np.full(n, -1, np.int32),
-                      main.getcol("OBSERVATION_ID", start, n)], 1)
+                      main.getcol("OBSERVATION_ID", start, n) if has_obs else np.zeros(n, np.int32)], 1)
         change = np.flatnonzero((np.diff(k, axis=0) != 0).any(axis=1)) + 1
         if prev is None or (k[0] != prev).any():
             change = np.r_[0, change]
@@ -336,7 +336,7 @@ def _scans(scal: dict, state_intents: list[set[str]], ms: str) -> list[Scan]:
         return []
     obs = {}
     for num, o in zip(scal["SCAN_NUMBER"].tolist(), scal["OBSERVATION_ID"].tolist()):
-        if obs.setdefault(num, o) != o:     # solutions are grouped by scan number, as CASA's are per observation
+        if obs.setdefault(num, o) != o:     # fluxpipe groups solutions by scan; CASA by observation and scan
             raise MSError(f"{ms}: scan {num} is in observations {obs[num]} and {o} (MSes joined without "
                           f"renumbering their scans); split it by observation (CASA split, observation='{o}') "
                           f"or concatenate with CASA's concat, which renumbers them")
