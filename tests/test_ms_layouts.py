@@ -3,7 +3,9 @@ time, with an antenna flagged throughout, with the reference's first half-scan f
 split out by CASA's mstransform (channel- and time-averaged, WEIGHT_SPECTRUM). The first four
 are made from the pristine MS by the oracle's own `make_variant` (python-casacore), the last is
 stored as CASA wrote it; gfluxscale_casa is compared with CASA 6.7's chain on the same variant
-(benchmarks/casa_oracle/ngc5921_variants.py, stored in tests/data/casa_ngc5921_variants.json)."""
+(benchmarks/casa_oracle/ngc5921_variants.py, stored in tests/data/casa_ngc5921_variants.json).
+NGC5921 joined with a copy of itself as a second observation (two days later, or right after it)
+checks the joint estimator's observations; joined without renumbering its scans, the refusal."""
 import importlib.util
 import json
 import os
