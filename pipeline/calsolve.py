@@ -215,6 +215,6 @@ def to_caltable(rows: list[dict], gaintype: str, md: MSMetadata, nant: int, refa
         tr(np.stack([r["err"] for r in rows])).astype(np.float32) if n else np.zeros((0, 1, npol)),
         tr(np.stack([r["flag"] for r in rows])) if n else np.zeros((0, 1, npol), bool),
         tr(np.stack([r["snr"] for r in rows])).astype(np.float32) if n else np.zeros((0, 1, npol)),
-        obs_id=np.array([obs.get(int(x), 0) for x in rep("scan")], np.int32),
+        obs_id=np.repeat([obs.get(r["scan"], 0) for r in rows], nant).astype(np.int32),
         ms_name=md.name, field_names=[f.name for f in md.fields],
         antenna_names=[a.name for a in md.antennas])

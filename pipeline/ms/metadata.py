@@ -334,22 +334,20 @@ def _runs(main, nrows: int, has_state: bool, has_obs: bool = True) -> dict:
 def _scans(scal: dict, state_intents: list[set[str]], ms: str) -> list[Scan]:
     if scal["SCAN_NUMBER"].size == 0:
         return []
-    obs = {}
-    for num, o in zip(scal["SCAN_NUMBER"].tolist(), scal["OBSERVATION_ID"].tolist()):
-        if obs.setdefault(num, o) != o:     # fluxpipe groups solutions by scan; CASA by observation and scan
-            raise MSError(f"{ms}: scan {num} is in observations {obs[num]} and {o} (MSes joined without "
-                          f"renumbering their scans); split it by observation (CASA split, observation='{o}') "
-                          f"or concatenate with CASA's concat, which renumbers them")
     first = scal["run_first"]
     scans: dict[int, Scan] = {}
     for k, _ in enumerate(first):
-        num = int(scal["SCAN_NUMBER"][k])
+        num, obs = int(scal["SCAN_NUMBER"][k]), int(scal["OBSERVATION_ID"][k])
         fid, st = int(scal["FIELD_ID"][k]), int(scal["STATE_ID"][k])
         t0, t1 = float(min(scal["t_first"][k], scal["t_last"][k])), float(max(scal["t_first"][k], scal["t_last"][k]))
         intents = state_intents[st] if 0 <= st < len(state_intents) else set()
         sc = scans.get(num)
         if sc is None:
-            scans[num] = Scan(num, [fid], t0, t1, set(intents), int(scal["OBSERVATION_ID"][k]))
+            scans[num] = Scan(num, [fid], t0, t1, set(intents), obs)
+        elif sc.observation != obs:     # fluxpipe groups solutions by scan; CASA by observation and scan
+            raise MSError(f"{ms}: scan {num} is in observations {sc.observation} and {obs} (MSes joined without "
+                          f"renumbering their scans); split it by observation (CASA split, observation='{obs}') "
+                          f"or concatenate with CASA's concat, which renumbers them")
         else:
             if fid not in sc.field_ids:
                 sc.field_ids = sorted(sc.field_ids + [fid])
